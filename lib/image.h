@@ -1,0 +1,58 @@
+/* image.h - 8-bit images in memory, PNG and JPEG files, resizing.
+ *
+ * An image is interleaved 8-bit samples, rows top to bottom, `channels` = 1
+ * (grey) or 3 (RGB), rows `stride` bytes apart (stride >= width * channels).
+ * Readers accept any PNG (palette, grey, 16-bit, alpha, interlaced) and any
+ * baseline or progressive JPEG (grey, YCbCr, CMYK) and convert to 1 or 3
+ * channels; alpha is dropped. They are bounds-checked: images larger than
+ * FER_IMAGE_MAX_SIDE on a side or FER_IMAGE_MAX_PIXELS in all are refused
+ * before any allocation, and a corrupt file is an error, never a crash.
+ */
+#ifndef FER_IMAGE_H
+#define FER_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { FER_IMAGE_MAX_SIDE = 32768, FER_IMAGE_MAX_PIXELS = 1 << 28 };
+
+struct fer_image {
+    int width, height, channels;
+    size_t stride;
+    uint8_t *data; /* owned; free with fer_image_free */
+};
+
+enum fer_image_format { FER_IMAGE_PNG, FER_IMAGE_JPEG };
+
+/* Allocate a w x h x channels image (contents undefined, stride = w*c).
+ * Returns 0, or -1 with fer_error() set. */
+int fer_image_alloc(struct fer_image *im, int width, int height, int channels);
+void fer_image_free(struct fer_image *im);
+
+/* Read PNG or JPEG (chosen by the file's first bytes, not its name).
+ * channels: 0 = as stored (grey stays grey, anything else becomes RGB),
+ * 1 = convert to grey, 3 = convert to RGB. Errors name the problem, e.g.
+ * "not a PNG or JPEG file", "PNG: CRC error", "truncated JPEG". */
+int fer_image_read(const char *path, struct fer_image *im, int channels);
+int fer_image_read_memory(const void *data, size_t size, struct fer_image *im, int channels);
+
+/* Write atomically (temporary name + rename). quality: JPEG quality 1..100;
+ * for PNG, 0..9 zlib level (-1: our default, fast). */
+int fer_image_write(const char *path, const struct fer_image *im, enum fer_image_format format,
+                    int quality);
+
+/* "png" -> FER_IMAGE_PNG, "jpg"/"jpeg" -> FER_IMAGE_JPEG, else -1. */
+int fer_image_format_parse(const char *name);
+/* "png" or "jpg". */
+const char *fer_image_format_extension(enum fer_image_format format);
+
+/* Grey <-> RGB. Grey is ITU-R BT.601 luma, rounded as OpenCV's cvtColor
+ * RGB2GRAY does, so the face detector sees what OpenCV sees. */
+int fer_image_to_grey(const struct fer_image *src, struct fer_image *dst);
+int fer_image_to_rgb(const struct fer_image *src, struct fer_image *dst);
+
+/* Resize to width x height: area averaging when shrinking (no aliasing),
+ * bilinear when enlarging. dst is allocated. */
+int fer_image_resize(const struct fer_image *src, struct fer_image *dst, int width, int height);
+
+#endif
