@@ -110,6 +110,16 @@ static int run_job(const struct fer_frame_writer_options *opt, struct fer_frame_
     return rc;
 }
 
+/* Blame the input for a read failure, the output for anything after. */
+static void set_failed_file(struct fer_frame_writer *w, int read_failed,
+                            const struct fer_frame_job *job)
+{
+    const char *file = read_failed ? job->source : job->path;
+    w->has_failed_source = file != NULL;
+    if (file != NULL)
+        snprintf(w->failed_source, sizeof w->failed_source, "%s", file);
+}
+
 static void *worker_main(void *arg)
 {
     struct fer_frame_writer *w = arg;
@@ -191,9 +201,7 @@ static int report_oldest(struct fer_frame_writer *w, int wait)
     }
     if (s->state == SLOT_FAILED) {
         w->failed = 1;
-        w->has_failed_source = s->read_failed && s->job.source != NULL;
-        if (w->has_failed_source)
-            snprintf(w->failed_source, sizeof w->failed_source, "%s", s->job.source);
+        set_failed_file(w, s->read_failed, &s->job);
         return fer_fail("%s", s->error);
     }
     pthread_mutex_unlock(&w->lock);
@@ -251,9 +259,7 @@ int fer_frame_writer_submit(struct fer_frame_writer *w, struct fer_image *image,
         int rc = run_job(&w->opt, &job, &read_failed);
         if (rc != 0) {
             w->failed = 1;
-            w->has_failed_source = read_failed && source != NULL;
-            if (w->has_failed_source)
-                snprintf(w->failed_source, sizeof w->failed_source, "%s", source);
+            set_failed_file(w, read_failed, &job);
         } else if (w->done && w->done(w->user, &job) != 0) {
             w->failed = 1;
             unlink(job.path);
@@ -327,7 +333,7 @@ void fer_frame_writer_abort(struct fer_frame_writer *w)
     pthread_mutex_unlock(&w->lock);
 }
 
-const char *fer_frame_writer_failed_source(const struct fer_frame_writer *w)
+const char *fer_frame_writer_failed_file(const struct fer_frame_writer *w)
 {
     return w->has_failed_source ? w->failed_source : NULL;
 }

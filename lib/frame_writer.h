@@ -66,9 +66,10 @@ int fer_frame_writer_flush(struct fer_frame_writer *w);
  * so that nothing unreported is left on disk. */
 void fer_frame_writer_abort(struct fer_frame_writer *w);
 
-/* When the last failure was reading a job's source file, that file's name
- * (for the message); NULL otherwise. Valid until the next submit. */
-const char *fer_frame_writer_failed_source(const struct fer_frame_writer *w);
+/* The file to name in the message for the last failed job: its source when
+ * reading failed, its output path when converting or writing failed; NULL
+ * when no job failed. Valid until the next submit. */
+const char *fer_frame_writer_failed_file(const struct fer_frame_writer *w);
 
 /* Stop the threads and free. Jobs still queued are dropped as by abort. */
 void fer_frame_writer_free(struct fer_frame_writer *w);

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,7 +172,7 @@ static _Noreturn void clip_fail(struct clip_state *c, const char *file)
     char blame[4096];
     snprintf(blame, sizeof blame, "%s", file ? file : c->input);
     if (writer != NULL) {
-        const char *src = fer_frame_writer_failed_source(writer);
+        const char *src = fer_frame_writer_failed_file(writer);
         if (src != NULL && file == NULL)
             snprintf(blame, sizeof blame, "%s", src);
         fer_frame_writer_abort(writer);
@@ -186,11 +187,26 @@ static _Noreturn void clip_fail(struct clip_state *c, const char *file)
     fer_die(blame, "%s", message);
 }
 
+/* The header goes out with the first finished clip (or at the end of a
+ * run that kept no frame), so a run that fails on its first input writes
+ * nothing at all to stdout, not even a valid-looking empty manifest. */
+static void write_header(void)
+{
+    static int done;
+    if (done)
+        return;
+    done = 1;
+    struct fer_manifest_writer *header = fer_manifest_writer_new(stdout, columns, N_COLUMNS);
+    if (header == NULL || fer_manifest_writer_close(header) != 0)
+        fer_die_error("stdout");
+}
+
 static void clip_end(struct clip_state *c)
 {
     if (fer_frame_writer_flush(writer) != 0)
         clip_fail(c, NULL);
     /* All frames are on disk: publish the rows. */
+    write_header();
     rewind(c->rows);
     char buf[1 << 15];
     size_t n;
@@ -575,12 +591,11 @@ static void prepare_outdir(void)
 int main(int argc, char **argv)
 {
     fer_cli_init(&cli);
+    /* Past a file-size limit (ulimit -f) a write should fail with EFBIG and
+     * be reported, not kill us with SIGXFSZ before temporaries are removed. */
+    signal(SIGXFSZ, SIG_IGN);
     parse_options(argc, argv);
     prepare_outdir();
-
-    struct fer_manifest_writer *header = fer_manifest_writer_new(stdout, columns, N_COLUMNS);
-    if (header == NULL || fer_manifest_writer_close(header) != 0)
-        fer_die_error("stdout");
 
     writer = fer_frame_writer_new(&set.writer, on_written, &current);
     if (writer == NULL)
@@ -594,6 +609,7 @@ int main(int argc, char **argv)
     }
 
     fer_frame_writer_free(writer);
+    write_header();
     for (size_t i = 0; i < n_used_ids; i++)
         free(used_ids[i]);
     free(used_ids);
