@@ -287,8 +287,10 @@ static int parse_array(struct parser *p, struct fer_json *v, int depth)
             return -1;
         v->u.items = items;
         struct fer_json *item = &v->u.items[v->length];
-        if (parse_value(p, item, depth + 1) != 0)
+        if (parse_value(p, item, depth + 1) != 0) {
+            free_children(item); /* the part of it that was built */
             return -1;
+        }
         v->length++;
         skip_space(p);
         if (p->pos >= p->n)
@@ -333,6 +335,7 @@ static int parse_object(struct parser *p, struct fer_json *v, int depth)
         }
         p->pos++;
         if (parse_value(p, &m->value, depth + 1) != 0) {
+            free_children(&m->value);
             free(m->key);
             return -1;
         }
@@ -361,8 +364,8 @@ static int parse_literal(struct parser *p, const char *word, enum fer_json_type 
     return 0;
 }
 
-/* On failure v is left freeable: its type and length describe only the
- * children that were completely parsed. */
+/* On failure v is left for the caller to free with free_children: its type
+ * and length describe only the children that were completely parsed. */
 static int parse_value(struct parser *p, struct fer_json *v, int depth)
 {
     memset(v, 0, sizeof *v);

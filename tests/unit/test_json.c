@@ -159,6 +159,9 @@ START_TEST(test_structure_errors)
     refuse("tru", "expected a JSON value");
     refuse("nul", "expected a JSON value");
     refuse("'a'", "expected a JSON value");
+    /* an error deep inside frees what was built around it (ASan checks) */
+    refuse("{\"a\":{\"b\":[1,{\"c\":x}]}}", "expected a JSON value");
+    refuse("[[1,2],[3,\"\\q\"]]", "invalid escape");
     refuse("-x", "expected a digit");
     /* the message names the byte */
     ck_assert_ptr_null(parse("[1, x]"));
