@@ -92,9 +92,7 @@ static void summary(const char *path, const struct fer_weights *w)
 static void edit_meta(struct fer_weights *w, char **edits, int n)
 {
     for (int i = 0; i < n; i++) {
-        char *eq = strchr(edits[i], '=');
-        if (eq == NULL || eq == edits[i])
-            fer_usage_error("--meta: '%s' is not KEY=VALUE", edits[i]);
+        char *eq = strchr(edits[i], '='); /* checked when parsing options */
         *eq = '\0';
         const char *key = edits[i], *value = eq + 1;
         if (*value != '\0') {
@@ -124,7 +122,11 @@ int main(int argc, char **argv)
     while ((key = fer_cli_next(argc, argv)) != -1) {
         switch (key) {
         case OPT_OUTPUT: output = optarg; break;
-        case OPT_META: edits[n_edits++] = optarg; break;
+        case OPT_META:
+            if (strchr(optarg, '=') == NULL || optarg[0] == '=')
+                fer_usage_error("--meta: '%s' is not KEY=VALUE", optarg);
+            edits[n_edits++] = optarg;
+            break;
         case OPT_QUIET: quiet = 1; break;
         }
     }
