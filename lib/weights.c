@@ -12,7 +12,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* On a little-endian host F32 data are copied as they are; elsewhere (or
+ * with FER_WEIGHTS_PORTABLE, which the unit tests use to exercise the
+ * big-endian path on a little-endian machine) every element goes through
+ * explicit byte loads and stores. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && \
+    !defined(FER_WEIGHTS_PORTABLE)
 enum { HOST_LITTLE_ENDIAN = 1 };
 #else
 enum { HOST_LITTLE_ENDIAN = 0 };
@@ -606,12 +611,16 @@ static int read_stream(FILE *fp, struct fer_weights *w)
     size_t len = 0, cap = 0;
     unsigned char *buf = NULL;
     for (;;) {
-        void *p = buf;
-        if (grow(&p, &cap, len + CHUNK, 1) != 0) {
-            free(buf);
-            return -1;
+        if (cap - len < CHUNK) {
+            size_t grown = cap ? 2 * cap : 1 << 20;
+            void *p = grown > cap ? realloc(buf, grown) : NULL;
+            if (p == NULL) {
+                free(buf);
+                return fer_fail("out of memory");
+            }
+            buf = p;
+            cap = grown;
         }
-        buf = p;
         size_t got = fread(buf + len, 1, cap - len, fp);
         len += got;
         if (got == 0)

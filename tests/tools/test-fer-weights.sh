@@ -13,6 +13,10 @@ cmp "$T/list" "$T/want" || fail "list output differs"
 "$W" meta "$C/mixed.safetensors" >"$T/meta"
 printf 'key\tvalue\narch\tcnn-s\nclasses\tneutral,happiness\n' | cmp - "$T/meta" || fail "meta output differs"
 
+# a pipe is read whole, then parsed the same way
+cat "$C/mixed.safetensors" | "$W" list /dev/stdin | cmp - "$T/want" || fail "list from a pipe differs"
+head -c 50 "$C/mixed.safetensors" | { expect_error 1 "runs past the end of the file (50 bytes)" "$W" list /dev/stdin; }
+
 # copy: widened to F32, sorted by name, metadata edited; a second copy is
 # byte-identical (the writer is deterministic)
 "$W" copy -o "$T/a.safetensors" --meta tool=test --meta arch= "$C/mixed.safetensors"
