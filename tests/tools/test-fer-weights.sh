@@ -3,7 +3,7 @@
 . "$FER_ROOT/tests/tools/lib.sh"
 
 W="$FER_BIN/fer-weights"
-C="$FER_ROOT/fuzz/corpus/weights"
+C="$FER_ROOT/tests/fixtures/weights-seeds"
 
 # list: TSV with a header, rows in data order; F16/BF16/I64 shown as stored
 "$W" list "$C/mixed.safetensors" >"$T/list"
