@@ -14,6 +14,7 @@ struct parser {
     size_t n;
     size_t pos;
     int max_depth;
+    size_t values, max_values;
 };
 
 static int parse_error(const struct parser *p, const char *what)
@@ -374,6 +375,11 @@ static int parse_value(struct parser *p, struct fer_json *v, int depth)
     v->offset = p->pos;
     if (p->pos >= p->n)
         return parse_error(p, "unexpected end of input, expected a value");
+    if (p->max_values && ++p->values > p->max_values) {
+        char what[64];
+        snprintf(what, sizeof what, "more than %zu values", p->max_values);
+        return parse_error(p, what);
+    }
     switch (p->s[p->pos]) {
     case '{':
     case '[':
@@ -442,7 +448,8 @@ struct fer_json *fer_json_parse(const char *text, size_t size,
         fer_fail("JSON: %zu bytes, more than the limit of %zu", size, max_size);
         return NULL;
     }
-    struct parser p = {(const unsigned char *)text, size, 0, max_depth};
+    struct parser p = {(const unsigned char *)text, size, 0, max_depth, 0,
+                       limits ? limits->max_values : 0};
     struct fer_json *root = malloc(sizeof *root);
     if (root == NULL) {
         fer_fail("out of memory");

@@ -16,8 +16,10 @@
  *     fer_json_find_duplicate (RFC 8259 leaves them undefined; a caller that
  *     needs unique keys refuses them).
  * Every read is bounds-checked; the parser is fuzzed (fuzz/fuzz_json.c).
- * Memory: a parsed tree takes at most about 48 bytes per input byte (the
- * worst case is an array of one-digit numbers).
+ * Memory: a parsed tree takes up to about 40 bytes per input byte (the
+ * worst case is an array of one-digit numbers, 2 input bytes and ~80 bytes
+ * of tree each); fer_json_limits.max_values bounds it independently of the
+ * input size.
  */
 #ifndef FER_JSON_H
 #define FER_JSON_H
@@ -64,8 +66,9 @@ struct fer_json_member {
 };
 
 struct fer_json_limits {
-    size_t max_size; /* input bytes; 0 means FER_JSON_DEFAULT_MAX_SIZE */
-    int max_depth;   /* nested arrays/objects; 0 means FER_JSON_DEFAULT_MAX_DEPTH */
+    size_t max_size;   /* input bytes; 0 means FER_JSON_DEFAULT_MAX_SIZE */
+    int max_depth;     /* nested arrays/objects; 0 means FER_JSON_DEFAULT_MAX_DEPTH */
+    size_t max_values; /* values in the tree (a bound on its memory); 0: no limit */
 };
 
 enum {

@@ -565,7 +565,11 @@ static int read_source(struct source *src, struct fer_weights *w)
         free(text);
         return fer_fail("header does not start with '{' (not a safetensors file?)");
     }
-    struct fer_json *root = fer_json_parse(text, n, &(struct fer_json_limits){n, 0});
+    /* A real entry is about 12 values in 80 bytes; the cap keeps a hostile
+     * 100 MB header of tiny numbers from taking gigabytes of tree, and still
+     * allows 300 000 tensors, far more than any model has. */
+    struct fer_json *root =
+        fer_json_parse(text, n, &(struct fer_json_limits){n, 0, FER_WEIGHTS_MAX_VALUES});
     free(text);
     if (root == NULL)
         return fer_fail_context("header");

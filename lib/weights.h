@@ -44,6 +44,7 @@ enum fer_dtype {
 enum {
     FER_WEIGHTS_MAX_DIMS = 8,
     FER_WEIGHTS_MAX_HEADER = 100000000, /* bytes; the reference's limit */
+    FER_WEIGHTS_MAX_VALUES = 4000000,   /* JSON values in a header (~300 MB of tree) */
 };
 
 struct fer_weights_tensor {

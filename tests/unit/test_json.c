@@ -186,10 +186,16 @@ START_TEST(test_depth_and_size_limits)
     struct fer_json_limits small = {.max_size = 4, .max_depth = 2};
     ck_assert_ptr_null(fer_json_parse("12345", 5, &small));
     ck_assert_str_eq(fer_error(), "JSON: 5 bytes, more than the limit of 4");
-    ck_assert_ptr_null(fer_json_parse("[[[]]]", 6, &(struct fer_json_limits){0, 2}));
+    ck_assert_ptr_null(fer_json_parse("[[[]]]", 6, &(struct fer_json_limits){.max_depth = 2}));
     v = fer_json_parse("[[]]", 4, &small);
     ck_assert_ptr_nonnull(v);
     fer_json_free(v);
+    struct fer_json_limits few = {.max_values = 3};
+    v = fer_json_parse("[1,2]", 5, &few);
+    ck_assert_ptr_nonnull(v);
+    fer_json_free(v);
+    ck_assert_ptr_null(fer_json_parse("[1,2,3]", 7, &few));
+    ck_assert_str_eq(fer_error(), "JSON: byte 5: more than 3 values");
     /* not NUL-terminated: the parser stops at size */
     v = fer_json_parse("[1]xyz", 3, NULL);
     ck_assert_ptr_nonnull(v);
