@@ -22,7 +22,7 @@ int fer_nn_check_same(const char *who, const char *what,
         return fer_fail("%s: %s tensor missing", who, what);
     if (!fer_tensor_is_contiguous(t))
         return fer_fail("%s: %s tensor not contiguous", who, what);
-    if (fer_tensor_numel(t) != fer_tensor_numel(like) || t->shape[0] != like->shape[0])
+    if (!fer_tensor_same_shape(t, like))
         return fer_fail("%s: %s has the wrong shape", who, what);
     return 0;
 }

@@ -31,7 +31,9 @@
 #include "error.h"
 #include "tensor.h"
 
-/* Shape check helpers shared by the layer implementations. */
+/* Shape checks shared by the layer implementations; they fail (fer_fail,
+ * -1) when t is missing or not contiguous, or when its dimensions differ
+ * from n, c, h, w (-1: any) or from those of `like`. */
 int fer_nn_check4(const char *who, const char *what, const struct fer_tensor *t,
                   int n, int c, int h, int w);
 int fer_nn_check_same(const char *who, const char *what,
