@@ -148,6 +148,54 @@ def nt_xent(case, n, d, tau):
                 "dz": z.grad})
 
 
+def optimizer(case, kind, lr, momentum=0.0, dampening=0.0, nesterov=False,
+              wd=0.0, betas=(0.9, 0.999), eps=1e-8, steps=5):
+    """Parameter p0 decays, p1 (a bias) is in a group without weight decay."""
+    p0 = torch.randn(3, 4, requires_grad=True)
+    p1 = torch.randn(5, requires_grad=True)
+    t = {"cfg": [int(kind == "adamw"), lr, momentum, dampening, int(nesterov), wd,
+                 betas[0], betas[1], eps, steps],
+         "p0": p0.detach().clone(), "p1": p1.detach().clone()}
+    groups = [{"params": [p0]}, {"params": [p1], "weight_decay": 0.0}]
+    if kind == "sgd":
+        opt = torch.optim.SGD(groups, lr=lr, momentum=momentum, dampening=dampening,
+                              nesterov=nesterov, weight_decay=wd)
+    else:
+        opt = torch.optim.AdamW(groups, lr=lr, betas=betas, eps=eps,
+                                weight_decay=wd)
+    for step in range(steps):
+        for i, p in enumerate((p0, p1)):
+            p.grad = torch.randn_like(p)
+            t["g%d_%d" % (step, i)] = p.grad.clone()
+        opt.step()
+    t["p0_out"], t["p1_out"] = p0, p1
+    save(case, t)
+
+
+def schedule(case, cfg, make, epochs, base=0.1):
+    """Learning rate per epoch from a PyTorch scheduler stepped once per
+    epoch; cfg as fer_lr_schedule: kind, base, step_size, gamma, total, min,
+    warmup, warmup_start."""
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=base)
+    sched = make(opt)
+    lrs = []
+    for _ in range(epochs):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    save(case, {"cfg": cfg, "lr": torch.tensor(lrs, dtype=torch.float64)})
+
+
+def clip(case, max_norm):
+    a, b = torch.randn(4, 3), torch.randn(6)
+    pa, pb = a.clone().requires_grad_(), b.clone().requires_grad_()
+    pa.grad, pb.grad = a.clone(), b.clone()
+    norm = torch.nn.utils.clip_grad_norm_([pa, pb], max_norm)
+    save(case, {"cfg": [max_norm], "g0": a, "g1": b, "norm": norm,
+                "g0_out": pa.grad, "g1_out": pb.grad})
+
+
 def main():
     # Convolutions: the shapes of cnn-s and ResNet-18, small.
     conv("conv_3x3_s1_p1", 2, 4, 6, 8, 3, s=1, p=1)
@@ -208,6 +256,23 @@ def main():
     cross_entropy("ce_smooth_weight", 7, 4, smoothing=0.2, weighted=True)
     nt_xent("ntxent", 6, 4, 0.5)
     nt_xent("ntxent_t01", 8, 5, 0.1)
+    # Optimizers, schedules, clipping.
+    optimizer("sgd_plain", "sgd", 0.1)
+    optimizer("sgd_momentum_wd", "sgd", 0.05, momentum=0.9, dampening=0.1, wd=1e-2)
+    optimizer("sgd_nesterov", "sgd", 0.05, momentum=0.9, nesterov=True, wd=5e-4)
+    optimizer("adamw", "adamw", 1e-2, betas=(0.9, 0.999), eps=1e-8, wd=0.05)
+    optimizer("adamw_betas", "adamw", 3e-3, betas=(0.8, 0.99), eps=1e-6, wd=0.0)
+    S = torch.optim.lr_scheduler
+    schedule("lr_step", [1, 0.1, 3, 0.5, 0, 0, 0, 1],
+             lambda o: S.StepLR(o, step_size=3, gamma=0.5), 10)
+    schedule("lr_cosine", [2, 0.1, 0, 0, 8, 0.001, 0, 1],
+             lambda o: S.CosineAnnealingLR(o, T_max=8, eta_min=0.001), 9)
+    schedule("lr_warmup_cosine", [2, 0.1, 0, 0, 6, 0.0, 4, 0.1],
+             lambda o: S.SequentialLR(o, [S.LinearLR(o, start_factor=0.1, total_iters=4),
+                                          S.CosineAnnealingLR(o, T_max=6)],
+                                      milestones=[4]), 11)
+    clip("clip_norm", 1.0)
+    clip("clip_norm_none", 100.0)
 
 
 if __name__ == "__main__":

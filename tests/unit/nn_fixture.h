@@ -20,6 +20,7 @@
 #define FER_NN_FIXTURE_H
 
 #include "check_helpers.h"
+#include "error.h"
 #include "rng.h"
 #include "tensor.h"
 
