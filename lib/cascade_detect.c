@@ -14,7 +14,8 @@
  *   below 10 grey levels are rejected (area * norm < 0.1);
  * - feature values are float, stage sums double, as in predictOrdered*;
  * - the window steps 2 pixels (1 from scale 2 up), and one more step after
- *   a window rejected by the first stage;
+ *   a window rejected by the first stage; the bottom rows that OpenCV's
+ *   stripe split leaves out are left out here too;
  * - a hit at (x, y) on a level of scale s is cvRound(x*s), cvRound(y*s)
  *   with size cvRound(window * s), all in float.
  * Threads take whole levels, largest first; the hits of each level are
@@ -302,6 +303,7 @@ struct level {
     float scale;
     int w, h;      /* shrunk image size */
     int step;
+    int rows;      /* window rows scanned: y < rows (OpenCV's stripes) */
     int win_w, win_h; /* window in original pixels */
     struct fer_rects hits;
 };
@@ -455,8 +457,8 @@ static int scan_level(struct job *j, struct level *lv, struct buffers *b)
     integral(b->img, lv->w, lv->h, j->ist, b->sum, c->lbp ? NULL : b->sq);
     if (c->has_tilted && tilted_integral(b->img, lv->w, lv->h, j->ist, b->tilt) < 0)
         return -1;
-    int ww = lv->w + 1 - c->win_w, wh = lv->h + 1 - c->win_h;
-    for (int y = 0; y < wh; y += lv->step) {
+    int ww = lv->w + 1 - c->win_w;
+    for (int y = 0; y < lv->rows; y += lv->step) {
         for (int x = 0; x < ww; x += lv->step) {
             size_t at = (size_t)y * j->ist + (size_t)x;
             int r = c->lbp ? run_lbp(j, b->sum + at)
@@ -556,6 +558,23 @@ static int plan_levels(struct job *j, const struct fer_cascade_params *p)
         lv->win_h = round_f((float)c->win_h * pick[i]);
     }
     j->nlevels = npick;
+    /* OpenCV cuts every level into the same number of stripes of whole
+     * steps, rounding the stripe height down: the last rows of a level can
+     * fall outside every stripe and are then never scanned. */
+    if (npick > 0) {
+        int w0 = j->levels[0].w + 1 - c->win_w;
+        int nstripes = w0 > 0 ? (w0 + 31) / 32 : 0;
+        for (int i = 0; i < npick; i++) {
+            struct level *lv = &j->levels[i];
+            int wh = lv->h + 1 - c->win_h;
+            if (wh < 0)
+                wh = 0;
+            int stripe = nstripes ? (wh / lv->step + nstripes - 1) / nstripes : 0;
+            stripe = (stripe > 1 ? stripe : 1) * lv->step;
+            long covered = (long)nstripes * stripe;
+            lv->rows = covered < wh ? (int)covered : wh;
+        }
+    }
     return 0;
 }
 
