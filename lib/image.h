@@ -36,10 +36,18 @@ void fer_image_free(struct fer_image *im);
 int fer_image_read(const char *path, struct fer_image *im, int channels);
 int fer_image_read_memory(const void *data, size_t size, struct fer_image *im, int channels);
 
+/* Lower the pixel limit for this process (never above FER_IMAGE_MAX_PIXELS),
+ * e.g. for fuzzing or a tool with a memory budget. Readers refuse larger
+ * images with "image too large". Not thread-safe: call once at start-up. */
+void fer_image_set_max_pixels(size_t pixels);
+
 /* Write atomically (temporary name + rename). quality: JPEG quality 1..100;
  * for PNG, 0..9 zlib level (-1: our default, fast). */
 int fer_image_write(const char *path, const struct fer_image *im, enum fer_image_format format,
                     int quality);
+/* JPEG: -1 means quality 90 with 4:2:0 chroma (see image_jpeg.c). On any
+ * error ("cannot create 'x.png': Permission denied", "PNG: write error: No
+ * space left on device") no file is left at path or under a temporary name. */
 
 /* "png" -> FER_IMAGE_PNG, "jpg"/"jpeg" -> FER_IMAGE_JPEG, else -1. */
 int fer_image_format_parse(const char *name);
@@ -54,5 +62,11 @@ int fer_image_to_rgb(const struct fer_image *src, struct fer_image *dst);
 /* Resize to width x height: area averaging when shrinking (no aliasing),
  * bilinear when enlarging. dst is allocated. */
 int fer_image_resize(const struct fer_image *src, struct fer_image *dst, int width, int height);
+
+/* Copy the width x height rectangle at (x, y) of src into a new image; the
+ * rectangle may reach outside src, where the nearest edge pixel is repeated
+ * (a face near the border still gives a full-size crop). */
+int fer_image_crop(const struct fer_image *src, struct fer_image *dst, int x, int y, int width,
+                   int height);
 
 #endif
