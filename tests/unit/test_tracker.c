@@ -96,13 +96,15 @@ static void assert_no_switch(const struct scene *s)
 
 START_TEST(test_two_faces_cross_without_switch)
 {
-    /* A walks right, B walks left, 4 px a frame; their boxes coincide at
-     * frame 30. Both listing orders, so that a tie-break cannot pass it. */
+    /* A walks right, B walks left, 8 px a frame, 40 px boxes; at frame 16
+     * A is at 148 and B at 136, so each overlaps the other's previous box
+     * more than its own: matching to the last box alone swaps them. Both
+     * listing orders, so that a tie-break cannot pass it. */
     for (int order = 0; order < 2; order++) {
         struct scene s = {.n = 0};
-        for (long f = 0; f < 60; f++) {
-            face(&s, f, order, 20 + 4.0 * f);
-            face(&s, f, 1 - order, 260 - 4.0 * f);
+        for (long f = 0; f < 40; f++) {
+            face(&s, f, order, 20 + 8.0 * f);
+            face(&s, f, 1 - order, 264 - 8.0 * f);
         }
         struct fer_track_params p = {0.3, 10, 1, 0};
         ck_assert_int_eq(fer_track_clip(s.d, s.n, &p), 2);
