@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-double fer_box_iou(const struct fer_box *a, const struct fer_box *b)
+double fer_rect_iou(const struct fer_rect *a, const struct fer_rect *b)
 {
     double x0 = fmax(a->x, b->x), y0 = fmax(a->y, b->y);
     double x1 = fmin(a->x + a->w, b->x + b->w), y1 = fmin(a->y + a->h, b->y + b->h);
@@ -21,17 +21,17 @@ double fer_box_iou(const struct fer_box *a, const struct fer_box *b)
 struct open_track {
     int id;            /* provisional id */
     long last_frame;
-    struct fer_box last_box;
+    struct fer_rect last_box;
     double vx, vy;     /* pixels per frame, from the last two matches */
 };
 
 /* Where the face should be now: constant velocity from the last match.
  * Without it, two faces that cross swap identities half of the time, as
  * their boxes coincide for a frame. */
-static struct fer_box predict(const struct open_track *t, long frame)
+static struct fer_rect predict(const struct open_track *t, long frame)
 {
     double dt = (double)(frame - t->last_frame);
-    struct fer_box b = t->last_box;
+    struct fer_rect b = t->last_box;
     b.x += t->vx * dt;
     b.y += t->vy * dt;
     return b;
@@ -45,7 +45,7 @@ static int match_frame(struct fer_detection *dets, size_t count, struct open_tra
     double *cost = malloc((n_open * count + 1) * sizeof *cost);
     int *match = malloc((n_open + 1) * sizeof *match);
     char *taken = calloc(count + 1, 1);
-    struct fer_box *predicted = malloc((n_open + 1) * sizeof *predicted);
+    struct fer_rect *predicted = malloc((n_open + 1) * sizeof *predicted);
     if (!cost || !match || !taken || !predicted) {
         free(cost), free(match), free(taken), free(predicted);
         return fer_fail("out of memory");
@@ -54,7 +54,7 @@ static int match_frame(struct fer_detection *dets, size_t count, struct open_tra
         predicted[t] = predict(&open[t], dets[0].frame);
     for (size_t t = 0; t < n_open; t++)
         for (size_t d = 0; d < count; d++)
-            cost[t * count + d] = 1 - fer_box_iou(&predicted[t], &dets[d].box);
+            cost[t * count + d] = 1 - fer_rect_iou(&predicted[t], &dets[d].box);
     if (fer_hungarian(cost, n_open, count, match) != 0) {
         free(cost), free(match), free(taken), free(predicted);
         return -1;
@@ -85,7 +85,7 @@ static int match_frame(struct fer_detection *dets, size_t count, struct open_tra
 /* Centred moving average of a track's boxes within gap-free runs. */
 static void smooth_track(struct fer_detection *dets, const size_t *idx, size_t n, int radius)
 {
-    struct fer_box *out = malloc(n * sizeof *out);
+    struct fer_rect *out = malloc(n * sizeof *out);
     if (out == NULL)
         return; /* smoothing is optional: leave boxes as detected */
     for (size_t i = 0; i < n; i++) {
@@ -98,11 +98,11 @@ static void smooth_track(struct fer_detection *dets, const size_t *idx, size_t n
             long lo = j < (long)i ? j : (long)i, hi = j < (long)i ? (long)i : j;
             if (dets[idx[hi]].frame - dets[idx[lo]].frame != hi - lo)
                 continue;
-            const struct fer_box *b = &dets[idx[j]].box;
+            const struct fer_rect *b = &dets[idx[j]].box;
             sx += b->x, sy += b->y, sw += b->w, sh += b->h;
             count++;
         }
-        out[i] = (struct fer_box){sx / count, sy / count, sw / count, sh / count};
+        out[i] = (struct fer_rect){sx / count, sy / count, sw / count, sh / count};
     }
     for (size_t i = 0; i < n; i++)
         dets[idx[i]].box = out[i];

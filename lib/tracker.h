@@ -12,16 +12,16 @@
 
 #include <stddef.h>
 
-struct fer_box {
+struct fer_rect {
     double x, y, w, h; /* top-left corner and size, in pixels */
 };
 
 /* Intersection over union; 0 for boxes that do not overlap or are empty. */
-double fer_box_iou(const struct fer_box *a, const struct fer_box *b);
+double fer_rect_iou(const struct fer_rect *a, const struct fer_rect *b);
 
 struct fer_detection {
     long frame;          /* index of the frame in the clip, increasing */
-    struct fer_box box;
+    struct fer_rect box;
     double score;
     int track;           /* out: track id >= 1, or 0 when dropped */
 };

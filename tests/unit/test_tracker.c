@@ -55,10 +55,10 @@ END_TEST
 
 START_TEST(test_iou)
 {
-    struct fer_box a = {0, 0, 10, 10}, b = {5, 0, 10, 10}, c = {20, 20, 5, 5};
-    ck_assert_double_eq_tol(fer_box_iou(&a, &b), 50.0 / 150.0, 1e-12);
-    ck_assert_double_eq(fer_box_iou(&a, &c), 0);
-    ck_assert_double_eq(fer_box_iou(&a, &a), 1);
+    struct fer_rect a = {0, 0, 10, 10}, b = {5, 0, 10, 10}, c = {20, 20, 5, 5};
+    ck_assert_double_eq_tol(fer_rect_iou(&a, &b), 50.0 / 150.0, 1e-12);
+    ck_assert_double_eq(fer_rect_iou(&a, &c), 0);
+    ck_assert_double_eq(fer_rect_iou(&a, &a), 1);
 }
 END_TEST
 
