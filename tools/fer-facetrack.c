@@ -279,13 +279,16 @@ static void write_clip(struct run *r, struct clip_state *c)
             struct fer_image crop = {0};
             if (fer_crop_face(&frame, &region, &s->crop, &crop) != 0)
                 fer_die_error(c->rows[i][r->col_path]);
-            char path[PATH_MAX + 64], frame_id[32];
-            const char *frame_no = r->col_frame >= 0 ? c->rows[i][r->col_frame] : NULL;
-            if (frame_no == NULL || frame_no[0] == '\0' || strpbrk(frame_no, "/.") != NULL) {
-                snprintf(frame_id, sizeof frame_id, "%zu", i + 1);
-                frame_no = frame_id;
+            /* Stable names that sort: t<track>_<frame number, 6 digits>. */
+            char path[PATH_MAX + 64];
+            long frame_no = (long)i + 1;
+            if (r->col_frame >= 0) {
+                char *end;
+                long v = strtol(c->rows[i][r->col_frame], &end, 10);
+                if (end != c->rows[i][r->col_frame] && *end == '\0' && v >= 0)
+                    frame_no = v;
             }
-            snprintf(path, sizeof path, "%s/t%d_%s.%s", clip_dir, det->track, frame_no,
+            snprintf(path, sizeof path, "%s/t%d_%06ld.%s", clip_dir, det->track, frame_no,
                      fer_image_format_extension(s->format));
             if (fer_image_write(path, &crop, s->format, s->format == FER_IMAGE_JPEG ? s->quality : -1) != 0)
                 fer_die_error(path);

@@ -23,10 +23,6 @@ ffmpeg -v error -i "$FER_MEDIA/franck.mp4" -frames:v 48 \
 } >"$T/faces.tsv"
 cd "$T"
 
-col() { # manifest column-name -> prints the column's number
-    head -n 1 "$1" | tr '\t' '\n' | grep -n -x "$2" | cut -d: -f1
-}
-
 # Middle frame, n = 3, no split, no motion filter: track 1 has runs of 19
 # and 27 faces -> 6 + 9 non-overlapping windows; track 2 (10 faces) -> 3.
 fer-shuffle-seq -q -n 3 --min-motion 0 --split-by none faces.tsv >mid.tsv
