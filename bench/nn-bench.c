@@ -1,0 +1,115 @@
+/* nn-bench - GFLOP/s of our convolution layers and of plain sgemm.
+ *
+ * Usage: nn-bench [SECONDS_PER_ROW]
+ * Prints TSV rows "name<TAB>GFLOP/s" for OpenBLAS sgemm (1024^3, the rate
+ * the convolutions are measured against) and for forward and backward
+ * (input and weight gradients) of the convolution shapes listed in
+ * scripts/bench-nn-shapes, read from stdin as
+ * "name N Cin Cout H kernel stride pad" lines. Threads: OpenBLAS's
+ * (OPENBLAS_NUM_THREADS). Used by scripts/bench-nn.
+ */
+#include "nn_conv.h"
+#include "rng.h"
+
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void randn(struct fer_tensor *t, struct fer_rng *r)
+{
+    size_t n = fer_tensor_numel(t);
+    for (size_t i = 0; i < n; i++)
+        t->data[i] = (float)fer_rng_normal(r);
+}
+
+/* Best time of one call over repeated calls filling `budget` seconds:
+ * the minimum is the least disturbed by other load on a shared machine. */
+#define TIME_BEST(budget, best, stmt)                                          \
+    do {                                                                       \
+        stmt;                                                                  \
+        best = 1e30;                                                           \
+        double start_ = now();                                                 \
+        do {                                                                   \
+            double t0_ = now();                                                \
+            stmt;                                                              \
+            double dt_ = now() - t0_;                                          \
+            if (dt_ < best)                                                    \
+                best = dt_;                                                    \
+        } while (now() - start_ < (budget));                                   \
+    } while (0)
+
+/* GFLOP/s of a 1024^3 sgemm, the reference for the convolutions. */
+static double sgemm_rate(double budget, struct fer_rng *rng)
+{
+    const int S = 1024;
+    float *a = fer_aligned_alloc(sizeof(float) * S * S);
+    float *b = fer_aligned_alloc(sizeof(float) * S * S);
+    float *c = fer_aligned_alloc(sizeof(float) * S * S);
+    if (a == NULL || b == NULL || c == NULL)
+        return 0;
+    for (int i = 0; i < S * S; i++)
+        a[i] = b[i] = (float)fer_rng_uniform(rng);
+    double best;
+    TIME_BEST(budget, best,
+              cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, S, S, 1.0f, a,
+                          S, b, S, 0.0f, c, S));
+    fer_aligned_free(a);
+    fer_aligned_free(b);
+    fer_aligned_free(c);
+    return 2.0 * S * S * S / best * 1e-9;
+}
+
+int main(int argc, char **argv)
+{
+    double budget = argc > 1 ? atof(argv[1]) : 0.3;
+    struct fer_rng rng;
+    fer_rng_seed(&rng, 1);
+    double best, sgemm = sgemm_rate(budget, &rng);
+    struct fer_arena *arena = fer_arena_new(0);
+    char name[64];
+    int n, cin, cout, h, k, s, p;
+    while (scanf("%63s %d %d %d %d %d %d %d", name, &n, &cin, &cout, &h, &k, &s, &p) == 8) {
+        struct fer_conv2d conv;
+        struct fer_conv2d_spec spec = {cin, cout, k, k, s, s, p, p, 1, 1, 1, 0};
+        int oh, ow;
+        if (fer_conv2d_init(&conv, &spec) < 0 ||
+            fer_conv2d_output_size(&conv, h, h, &oh, &ow) < 0) {
+            fprintf(stderr, "nn-bench: %s: %s\n", name, fer_error());
+            return 1;
+        }
+        struct fer_tensor x, y, dx;
+        if (fer_tensor_alloc(&x, 4, (int[]){n, cin, h, h}) < 0 ||
+            fer_tensor_alloc(&dx, 4, (int[]){n, cin, h, h}) < 0 ||
+            fer_tensor_alloc(&y, 4, (int[]){n, cout, oh, ow}) < 0) {
+            fprintf(stderr, "nn-bench: %s\n", fer_error());
+            return 1;
+        }
+        randn(&x, &rng);
+        randn(&conv.weight, &rng);
+        randn(&y, &rng); /* doubles as dy */
+        double flops = 2.0 * n * cout * oh * ow * cin * k * k;
+        TIME_BEST(budget, best, fer_conv2d_forward(&conv, &x, &y, arena));
+        printf("%s-fwd\t%.2f\n", name, flops / best * 1e-9);
+        TIME_BEST(budget, best, fer_conv2d_backward(&conv, &x, &y, &dx, arena));
+        printf("%s-bwd\t%.2f\n", name, 2 * flops / best * 1e-9);
+        fflush(stdout);
+        fer_tensor_free(&x);
+        fer_tensor_free(&dx);
+        fer_tensor_free(&y);
+        fer_conv2d_free(&conv);
+    }
+    fer_arena_free(arena);
+    /* Measured again at the end and the better kept: a shared machine
+     * slows whichever run another job overlaps. */
+    double again = sgemm_rate(budget, &rng);
+    printf("sgemm-1024\t%.2f\n", again > sgemm ? again : sgemm);
+    return 0;
+}

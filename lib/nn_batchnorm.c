@@ -1,0 +1,159 @@
+#include "nn_batchnorm.h"
+
+#include <math.h>
+#include <string.h>
+
+int fer_batchnorm_init(struct fer_batchnorm *bn, int channels, float eps,
+                       float momentum)
+{
+    memset(bn, 0, sizeof *bn);
+    if (channels < 1 || !(eps > 0) || !(momentum >= 0 && momentum <= 1))
+        return fer_fail("batchnorm: bad channels, eps or momentum");
+    bn->channels = channels;
+    bn->eps = eps;
+    bn->momentum = momentum;
+    bn->training = 1;
+    struct fer_tensor *all[] = {&bn->weight,      &bn->bias,      &bn->running_mean,
+                                &bn->running_var, &bn->weight_grad, &bn->bias_grad,
+                                &bn->save_mean,   &bn->save_invstd};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        if (fer_tensor_alloc(all[i], 1, &channels) < 0) {
+            fer_batchnorm_free(bn);
+            return -1;
+        }
+    fer_tensor_fill(&bn->weight, 1);
+    fer_tensor_fill(&bn->running_var, 1);
+    return 0;
+}
+
+void fer_batchnorm_free(struct fer_batchnorm *bn)
+{
+    struct fer_tensor *all[] = {&bn->weight,      &bn->bias,      &bn->running_mean,
+                                &bn->running_var, &bn->weight_grad, &bn->bias_grad,
+                                &bn->save_mean,   &bn->save_invstd};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        fer_tensor_free(all[i]);
+}
+
+void fer_batchnorm_zero_grad(struct fer_batchnorm *bn)
+{
+    fer_tensor_fill(&bn->weight_grad, 0);
+    fer_tensor_fill(&bn->bias_grad, 0);
+}
+
+/* Dimensions as (N, C, inner) with inner = H*W (1 for N x C). */
+static int dims(const struct fer_batchnorm *bn, const struct fer_tensor *x,
+                const struct fer_tensor *y, const char *yname, int *n, ptrdiff_t *inner)
+{
+    if (bn->weight.data == NULL)
+        return fer_fail("batchnorm: layer not initialised");
+    if (fer_nn_check4("batchnorm", "input", x, -1, bn->channels, -1, -1) < 0)
+        return -1;
+    if (x->ndim != 2 && x->ndim != 4)
+        return fer_fail("batchnorm: input must be N x C or N x C x H x W");
+    if (fer_nn_check_same("batchnorm", yname, y, x) < 0)
+        return -1;
+    *n = x->shape[0];
+    *inner = (ptrdiff_t)x->shape[2] * x->shape[3];
+    return 0;
+}
+
+int fer_batchnorm_forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
+                          struct fer_tensor *y)
+{
+    int N;
+    ptrdiff_t S;
+    if (dims(bn, x, y, "output", &N, &S) < 0)
+        return -1;
+    const int C = bn->channels;
+    const double M = (double)N * S;
+    if (bn->training && M < 2)
+        return fer_fail("batchnorm: training needs more than one value per channel");
+    for (int c = 0; c < C; c++) {
+        double mean, invstd;
+        if (bn->training) {
+            /* Two passes in double: exact enough that the variance of
+             * inputs with a large mean does not cancel to garbage. */
+            double sum = 0, sq = 0;
+            for (int n = 0; n < N; n++) {
+                const float *p = x->data + ((ptrdiff_t)n * C + c) * S;
+                for (ptrdiff_t k = 0; k < S; k++)
+                    sum += p[k];
+            }
+            mean = sum / M;
+            for (int n = 0; n < N; n++) {
+                const float *p = x->data + ((ptrdiff_t)n * C + c) * S;
+                for (ptrdiff_t k = 0; k < S; k++)
+                    sq += (p[k] - mean) * (p[k] - mean);
+            }
+            double var = sq / M;
+            invstd = 1.0 / sqrt(var + bn->eps);
+            double m = bn->momentum;
+            bn->running_mean.data[c] =
+                (float)((1 - m) * bn->running_mean.data[c] + m * mean);
+            bn->running_var.data[c] =
+                (float)((1 - m) * bn->running_var.data[c] + m * var * M / (M - 1));
+        } else {
+            mean = bn->running_mean.data[c];
+            invstd = 1.0 / sqrt((double)bn->running_var.data[c] + bn->eps);
+        }
+        bn->save_mean.data[c] = (float)mean;
+        bn->save_invstd.data[c] = (float)invstd;
+        /* y = x * scale + shift */
+        float scale = (float)(bn->weight.data[c] * invstd);
+        float shift = (float)(bn->bias.data[c] - mean * bn->weight.data[c] * invstd);
+        for (int n = 0; n < N; n++) {
+            const float *p = x->data + ((ptrdiff_t)n * C + c) * S;
+            float *q = y->data + ((ptrdiff_t)n * C + c) * S;
+            for (ptrdiff_t k = 0; k < S; k++)
+                q[k] = p[k] * scale + shift;
+        }
+    }
+    if (bn->training)
+        bn->num_batches_tracked++;
+    return 0;
+}
+
+int fer_batchnorm_backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
+                           const struct fer_tensor *dy, struct fer_tensor *dx)
+{
+    int N;
+    ptrdiff_t S;
+    if (dims(bn, x, dy, "output gradient", &N, &S) < 0)
+        return -1;
+    if (dx && fer_nn_check_same("batchnorm", "input gradient", dx, x) < 0)
+        return -1;
+    const int C = bn->channels;
+    const double M = (double)N * S;
+    for (int c = 0; c < C; c++) {
+        const double mean = bn->save_mean.data[c], invstd = bn->save_invstd.data[c];
+        double sum_dy = 0, sum_dy_xhat = 0;
+        for (int n = 0; n < N; n++) {
+            const float *p = x->data + ((ptrdiff_t)n * C + c) * S;
+            const float *d = dy->data + ((ptrdiff_t)n * C + c) * S;
+            for (ptrdiff_t k = 0; k < S; k++) {
+                sum_dy += d[k];
+                sum_dy_xhat += d[k] * (p[k] - mean);
+            }
+        }
+        sum_dy_xhat *= invstd;
+        bn->weight_grad.data[c] += (float)sum_dy_xhat;
+        bn->bias_grad.data[c] += (float)sum_dy;
+        if (dx == NULL)
+            continue;
+        const double g = bn->weight.data[c] * invstd;
+        /* Training: the batch statistics depend on x too, which subtracts
+         * the mean of dy and the projection of dy on xhat. */
+        const float a = (float)g;
+        const float b = bn->training ? (float)(-g * sum_dy / M) : 0.0f;
+        const float e = bn->training ? (float)(-g * sum_dy_xhat * invstd / M) : 0.0f;
+        for (int n = 0; n < N; n++) {
+            const float *p = x->data + ((ptrdiff_t)n * C + c) * S;
+            const float *d = dy->data + ((ptrdiff_t)n * C + c) * S;
+            float *q = dx->data + ((ptrdiff_t)n * C + c) * S;
+            for (ptrdiff_t k = 0; k < S; k++)
+                q[k] = a * d[k] + b + e * (p[k] - (float)mean);
+        }
+    }
+    return 0;
+}

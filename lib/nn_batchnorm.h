@@ -1,0 +1,48 @@
+/* nn_batchnorm.h - batch normalisation (PyTorch's BatchNorm2d/BatchNorm1d).
+ *
+ * x is N x C x H x W (or N x C): statistics are per channel over N, H, W.
+ * Training mode normalises with the batch mean and biased variance and
+ * updates the running statistics with PyTorch's convention
+ *     running = (1 - momentum) * running + momentum * batch_statistic,
+ * using the UNBIASED batch variance (M / (M - 1), M = N*H*W) for
+ * running_var, and counts num_batches_tracked. Evaluation mode normalises
+ * with the running statistics. y = (x - mean) / sqrt(var + eps) * weight + bias.
+ * Conventions (overwrite dx, accumulate parameter gradients): see nn.h.
+ */
+#ifndef FER_NN_BATCHNORM_H
+#define FER_NN_BATCHNORM_H
+
+#include <stdint.h>
+
+#include "nn.h"
+
+struct fer_batchnorm {
+    int channels;
+    float eps;      /* PyTorch default 1e-5 */
+    float momentum; /* PyTorch default 0.1 */
+    int training;   /* 1: batch statistics and running updates */
+    struct fer_tensor weight, bias;              /* gamma, beta: C */
+    struct fer_tensor running_mean, running_var; /* C */
+    struct fer_tensor weight_grad, bias_grad;    /* C, accumulated */
+    int64_t num_batches_tracked;
+    /* Set by forward, read by backward: the mean and 1/sqrt(var + eps) that
+     * normalised the last batch (batch or running statistics). */
+    struct fer_tensor save_mean, save_invstd;
+};
+
+/* weight 1, bias 0, running mean 0 and variance 1, training mode, as
+ * PyTorch initialises. */
+int fer_batchnorm_init(struct fer_batchnorm *bn, int channels, float eps,
+                       float momentum);
+void fer_batchnorm_free(struct fer_batchnorm *bn);
+void fer_batchnorm_zero_grad(struct fer_batchnorm *bn);
+
+/* x: N x C [x H x W]; y: same shape (not the same memory as x: backward
+ * needs x). In training mode fails when N*H*W < 2, as PyTorch. */
+int fer_batchnorm_forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
+                          struct fer_tensor *y);
+/* The gradient of the last forward (same x, same mode). */
+int fer_batchnorm_backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
+                           const struct fer_tensor *dy, struct fer_tensor *dx);
+
+#endif

@@ -1,0 +1,344 @@
+#include "nn_conv.h"
+
+#include <cblas.h>
+#include <string.h>
+
+/* Columns per GEMM we aim for when batching small outputs: wide enough that
+ * OpenBLAS runs its kernels at full rate, small enough that the column
+ * buffer stays in the outer cache levels. */
+enum { TARGET_COLUMNS = 4096 };
+static const size_t MAX_COLUMN_BYTES = (size_t)64 << 20;
+
+static int norm1(int v)
+{
+    return v == 0 ? 1 : v;
+}
+
+int fer_conv2d_init(struct fer_conv2d *c, const struct fer_conv2d_spec *spec)
+{
+    memset(c, 0, sizeof *c);
+    struct fer_conv2d_spec s = *spec;
+    s.dilation_h = norm1(s.dilation_h);
+    s.dilation_w = norm1(s.dilation_w);
+    s.groups = norm1(s.groups);
+    if (s.in_channels < 1 || s.out_channels < 1 || s.kernel_h < 1 || s.kernel_w < 1)
+        return fer_fail("conv2d: channels and kernel size must be positive");
+    if (s.stride_h < 1 || s.stride_w < 1 || s.pad_h < 0 || s.pad_w < 0 ||
+        s.dilation_h < 1 || s.dilation_w < 1 || s.groups < 1)
+        return fer_fail("conv2d: bad stride, padding, dilation or groups");
+    if (s.in_channels % s.groups || s.out_channels % s.groups)
+        return fer_fail("conv2d: %d groups do not divide %d -> %d channels",
+                        s.groups, s.in_channels, s.out_channels);
+    c->spec = s;
+    const int wshape[4] = {s.out_channels, s.in_channels / s.groups, s.kernel_h,
+                           s.kernel_w};
+    if (fer_tensor_alloc(&c->weight, 4, wshape) < 0 ||
+        fer_tensor_alloc(&c->weight_grad, 4, wshape) < 0)
+        goto fail;
+    if (s.bias && (fer_tensor_alloc(&c->bias, 1, &s.out_channels) < 0 ||
+                   fer_tensor_alloc(&c->bias_grad, 1, &s.out_channels) < 0))
+        goto fail;
+    return 0;
+fail:
+    fer_conv2d_free(c);
+    return -1;
+}
+
+void fer_conv2d_free(struct fer_conv2d *c)
+{
+    fer_tensor_free(&c->weight);
+    fer_tensor_free(&c->weight_grad);
+    fer_tensor_free(&c->bias);
+    fer_tensor_free(&c->bias_grad);
+}
+
+void fer_conv2d_zero_grad(struct fer_conv2d *c)
+{
+    fer_tensor_fill(&c->weight_grad, 0);
+    if (c->bias_grad.data)
+        fer_tensor_fill(&c->bias_grad, 0);
+}
+
+static int out_dim(int in, int k, int stride, int pad, int dil)
+{
+    int span = dil * (k - 1) + 1;
+    if (in + 2 * pad < span)
+        return -1;
+    return (in + 2 * pad - span) / stride + 1;
+}
+
+int fer_conv2d_output_size(const struct fer_conv2d *c, int h, int w, int *oh,
+                           int *ow)
+{
+    const struct fer_conv2d_spec *s = &c->spec;
+    *oh = out_dim(h, s->kernel_h, s->stride_h, s->pad_h, s->dilation_h);
+    *ow = out_dim(w, s->kernel_w, s->stride_w, s->pad_w, s->dilation_w);
+    if (*oh < 1 || *ow < 1)
+        return fer_fail("conv2d: %dx%d kernel does not fit a %dx%d input",
+                        s->kernel_h, s->kernel_w, h, w);
+    return 0;
+}
+
+/* Output positions o in [*lo, *hi) whose input index o*stride + off falls in
+ * [0, n): the rest read zero padding. */
+static void valid_range(int n_out, int n, int stride, int off, int *lo, int *hi)
+{
+    int l = off >= 0 ? 0 : (-off + stride - 1) / stride;
+    int h = n - 1 - off < 0 ? 0 : (n - 1 - off) / stride + 1;
+    if (h > n_out)
+        h = n_out;
+    if (l > h)
+        l = h;
+    *lo = l;
+    *hi = h;
+}
+
+struct geom {
+    int C, H, W;     /* input channels of one group, input size */
+    int OH, OW;
+    int KH, KW, SH, SW, PH, PW, DH, DW;
+};
+
+/* Unfold one image's group (C x H x W) into rows (c, ki, kj) of OH*OW
+ * columns, row stride ld. */
+static void im2col(const struct geom *g, const float *x, float *col, ptrdiff_t ld)
+{
+    for (int ch = 0; ch < g->C; ch++)
+        for (int ki = 0; ki < g->KH; ki++)
+            for (int kj = 0; kj < g->KW; kj++) {
+                float *row = col + ((ptrdiff_t)(ch * g->KH + ki) * g->KW + kj) * ld;
+                int offw = kj * g->DW - g->PW, lo, hi;
+                valid_range(g->OW, g->W, g->SW, offw, &lo, &hi);
+                for (int oh = 0; oh < g->OH; oh++) {
+                    float *dst = row + (ptrdiff_t)oh * g->OW;
+                    int ih = oh * g->SH - g->PH + ki * g->DH;
+                    if (ih < 0 || ih >= g->H) {
+                        memset(dst, 0, sizeof(float) * g->OW);
+                        continue;
+                    }
+                    const float *src = x + ((ptrdiff_t)ch * g->H + ih) * g->W + offw;
+                    for (int ow = 0; ow < lo; ow++)
+                        dst[ow] = 0;
+                    if (g->SW == 1)
+                        memcpy(dst + lo, src + lo, sizeof(float) * (hi - lo));
+                    else
+                        for (int ow = lo; ow < hi; ow++)
+                            dst[ow] = src[ow * g->SW];
+                    for (int ow = hi; ow < g->OW; ow++)
+                        dst[ow] = 0;
+                }
+            }
+}
+
+/* The adjoint of im2col: add each column entry back to its input pixel. */
+static void col2im(const struct geom *g, const float *col, ptrdiff_t ld, float *dx)
+{
+    for (int ch = 0; ch < g->C; ch++)
+        for (int ki = 0; ki < g->KH; ki++)
+            for (int kj = 0; kj < g->KW; kj++) {
+                const float *row =
+                    col + ((ptrdiff_t)(ch * g->KH + ki) * g->KW + kj) * ld;
+                int offw = kj * g->DW - g->PW, lo, hi;
+                valid_range(g->OW, g->W, g->SW, offw, &lo, &hi);
+                for (int oh = 0; oh < g->OH; oh++) {
+                    int ih = oh * g->SH - g->PH + ki * g->DH;
+                    if (ih < 0 || ih >= g->H)
+                        continue;
+                    const float *src = row + (ptrdiff_t)oh * g->OW;
+                    float *dst = dx + ((ptrdiff_t)ch * g->H + ih) * g->W + offw;
+                    if (g->SW == 1)
+                        for (int ow = lo; ow < hi; ow++)
+                            dst[ow] += src[ow];
+                    else
+                        for (int ow = lo; ow < hi; ow++)
+                            dst[ow * g->SW] += src[ow];
+                }
+            }
+}
+
+static int is_pointwise(const struct fer_conv2d_spec *s)
+{
+    return s->kernel_h == 1 && s->kernel_w == 1 && s->stride_h == 1 &&
+           s->stride_w == 1 && s->pad_h == 0 && s->pad_w == 0;
+}
+
+/* Common checks; fills geometry and the images-per-GEMM count. */
+static int setup(const struct fer_conv2d *c, const struct fer_tensor *x,
+                 const struct fer_tensor *y, const char *yname, struct geom *g,
+                 int *batch)
+{
+    const struct fer_conv2d_spec *s = &c->spec;
+    if (c->weight.data == NULL)
+        return fer_fail("conv2d: layer not initialised");
+    if (fer_nn_check4("conv2d", "input", x, -1, s->in_channels, -1, -1) < 0)
+        return -1;
+    if (x->ndim != 4)
+        return fer_fail("conv2d: input must be N x C x H x W");
+    int oh, ow;
+    if (fer_conv2d_output_size(c, x->shape[2], x->shape[3], &oh, &ow) < 0)
+        return -1;
+    if (fer_nn_check4("conv2d", yname, y, x->shape[0], s->out_channels, oh, ow) < 0)
+        return -1;
+    *g = (struct geom){s->in_channels / s->groups, x->shape[2], x->shape[3], oh, ow,
+                       s->kernel_h, s->kernel_w, s->stride_h, s->stride_w,
+                       s->pad_h, s->pad_w, s->dilation_h, s->dilation_w};
+    size_t P = (size_t)oh * ow;
+    size_t K = (size_t)g->C * g->KH * g->KW;
+    size_t nb = P >= TARGET_COLUMNS ? 1 : TARGET_COLUMNS / P;
+    while (nb > 1 && K * nb * P * sizeof(float) > MAX_COLUMN_BYTES)
+        nb /= 2;
+    if (nb > (size_t)x->shape[0])
+        nb = (size_t)x->shape[0];
+    *batch = nb < 1 ? 1 : (int)nb;
+    return 0;
+}
+
+int fer_conv2d_forward(const struct fer_conv2d *c, const struct fer_tensor *x,
+                       struct fer_tensor *y, struct fer_arena *scratch)
+{
+    struct geom g;
+    int nb;
+    if (setup(c, x, y, "output", &g, &nb) < 0)
+        return -1;
+    const struct fer_conv2d_spec *s = &c->spec;
+    const int N = x->shape[0], G = s->groups, Og = s->out_channels / G;
+    const ptrdiff_t P = (ptrdiff_t)g.OH * g.OW, K = (ptrdiff_t)g.C * g.KH * g.KW;
+    const ptrdiff_t xs = (ptrdiff_t)s->in_channels * g.H * g.W;
+    const ptrdiff_t ys = (ptrdiff_t)s->out_channels * P;
+    const int pointwise = is_pointwise(s);
+    struct fer_arena_mark mark = fer_arena_mark(scratch);
+    float *col = NULL, *tmp = NULL;
+    if (!pointwise) {
+        col = fer_arena_alloc(scratch, sizeof(float) * K * nb * P);
+        if (nb > 1)
+            tmp = fer_arena_alloc(scratch, sizeof(float) * Og * nb * P);
+        if (col == NULL || (nb > 1 && tmp == NULL))
+            return fer_fail_context("conv2d");
+    }
+    for (int n0 = 0; n0 < N; n0 += nb) {
+        int nn = N - n0 < nb ? N - n0 : nb;
+        for (int gi = 0; gi < G; gi++) {
+            const float *w = c->weight.data + (ptrdiff_t)gi * Og * K;
+            if (pointwise) {
+                /* Each image's group is already a K x P matrix. */
+                for (int i = 0; i < nn; i++)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Og, P, K,
+                                1.0f, w, K, x->data + (n0 + i) * xs + gi * K * P, P,
+                                0.0f, y->data + (n0 + i) * ys + gi * Og * P, P);
+                continue;
+            }
+            const ptrdiff_t ld = nn * P;
+            for (int i = 0; i < nn; i++)
+                im2col(&g, x->data + (n0 + i) * xs + (ptrdiff_t)gi * g.C * g.H * g.W,
+                       col + i * P, ld);
+            if (nn == 1) {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Og, P, K, 1.0f,
+                            w, K, col, P, 0.0f, y->data + n0 * ys + gi * Og * P, P);
+                continue;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Og, ld, K, 1.0f, w,
+                        K, col, ld, 0.0f, tmp, ld);
+            for (int i = 0; i < nn; i++)
+                for (int o = 0; o < Og; o++)
+                    memcpy(y->data + (n0 + i) * ys + (gi * Og + o) * P,
+                           tmp + o * ld + i * P, sizeof(float) * P);
+        }
+    }
+    if (c->bias.data)
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < s->out_channels; o++) {
+                float b = c->bias.data[o], *p = y->data + n * ys + o * P;
+                for (ptrdiff_t k = 0; k < P; k++)
+                    p[k] += b;
+            }
+    fer_arena_release(scratch, mark);
+    return 0;
+}
+
+int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
+                        const struct fer_tensor *dy, struct fer_tensor *dx,
+                        struct fer_arena *scratch)
+{
+    struct geom g;
+    int nb;
+    if (setup(c, x, dy, "output gradient", &g, &nb) < 0)
+        return -1;
+    if (dx && fer_nn_check4("conv2d", "input gradient", dx, x->shape[0],
+                            x->shape[1], x->shape[2], x->shape[3]) < 0)
+        return -1;
+    const struct fer_conv2d_spec *s = &c->spec;
+    const int N = x->shape[0], G = s->groups, Og = s->out_channels / G;
+    const ptrdiff_t P = (ptrdiff_t)g.OH * g.OW, K = (ptrdiff_t)g.C * g.KH * g.KW;
+    const ptrdiff_t xs = (ptrdiff_t)s->in_channels * g.H * g.W;
+    const ptrdiff_t ys = (ptrdiff_t)s->out_channels * P;
+    const int pointwise = is_pointwise(s);
+
+    if (c->bias_grad.data)
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < s->out_channels; o++) {
+                const float *p = dy->data + n * ys + o * P;
+                float sum = 0;
+                for (ptrdiff_t k = 0; k < P; k++)
+                    sum += p[k];
+                c->bias_grad.data[o] += sum;
+            }
+
+    struct fer_arena_mark mark = fer_arena_mark(scratch);
+    float *col = NULL, *dcol = NULL, *tmp = NULL;
+    if (!pointwise) {
+        col = fer_arena_alloc(scratch, sizeof(float) * K * nb * P);
+        dcol = dx ? fer_arena_alloc(scratch, sizeof(float) * K * nb * P) : col;
+        if (nb > 1)
+            tmp = fer_arena_alloc(scratch, sizeof(float) * Og * nb * P);
+        if (col == NULL || dcol == NULL || (nb > 1 && tmp == NULL))
+            return fer_fail_context("conv2d");
+    }
+    if (dx && !pointwise)
+        memset(dx->data, 0, sizeof(float) * fer_tensor_numel(dx));
+    for (int n0 = 0; n0 < N; n0 += nb) {
+        int nn = N - n0 < nb ? N - n0 : nb;
+        for (int gi = 0; gi < G; gi++) {
+            const float *w = c->weight.data + (ptrdiff_t)gi * Og * K;
+            float *dw = c->weight_grad.data + (ptrdiff_t)gi * Og * K;
+            if (pointwise) {
+                for (int i = 0; i < nn; i++) {
+                    const float *xi = x->data + (n0 + i) * xs + gi * K * P;
+                    const float *dyi = dy->data + (n0 + i) * ys + gi * Og * P;
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Og, K, P,
+                                1.0f, dyi, P, xi, P, 1.0f, dw, K);
+                    if (dx)
+                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, Og,
+                                    1.0f, w, K, dyi, P, 0.0f,
+                                    dx->data + (n0 + i) * xs + gi * K * P, P);
+                }
+                continue;
+            }
+            const ptrdiff_t ld = nn * P;
+            const float *dyg;
+            if (nn == 1) {
+                dyg = dy->data + n0 * ys + gi * Og * P;
+            } else {
+                for (int i = 0; i < nn; i++)
+                    for (int o = 0; o < Og; o++)
+                        memcpy(tmp + o * ld + i * P,
+                               dy->data + (n0 + i) * ys + (gi * Og + o) * P,
+                               sizeof(float) * P);
+                dyg = tmp;
+            }
+            for (int i = 0; i < nn; i++)
+                im2col(&g, x->data + (n0 + i) * xs + (ptrdiff_t)gi * g.C * g.H * g.W,
+                       col + i * P, ld);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Og, K, ld, 1.0f, dyg,
+                        ld, col, ld, 1.0f, dw, K);
+            if (dx == NULL)
+                continue;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, ld, Og, 1.0f, w, K,
+                        dyg, ld, 0.0f, dcol, ld);
+            for (int i = 0; i < nn; i++)
+                col2im(&g, dcol + i * P, ld,
+                       dx->data + (n0 + i) * xs + (ptrdiff_t)gi * g.C * g.H * g.W);
+        }
+    }
+    fer_arena_release(scratch, mark);
+    return 0;
+}

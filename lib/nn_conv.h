@@ -1,0 +1,57 @@
+/* nn_conv.h - 2-D convolution (PyTorch's nn.Conv2d, zero padding).
+ *
+ * y[n, o, i, j] = bias[o] + sum over c in o's group, ki, kj of
+ *   weight[o, c, ki, kj] * x[n, g*Cg + c, i*stride - pad + ki*dilation,
+ *                                          j*stride - pad + kj*dilation]
+ * with x = 0 outside the image, Cg = in_channels / groups, and output size
+ * floor((H + 2*pad - dilation*(k-1) - 1) / stride) + 1 as PyTorch.
+ *
+ * Computed as im2col + cblas_sgemm, several images per GEMM when the
+ * output is small so that the GEMM stays wide; a 1x1 stride-1 unpadded
+ * convolution multiplies the input directly without im2col.
+ * Conventions (overwrite dx, accumulate parameter gradients): see nn.h.
+ */
+#ifndef FER_NN_CONV_H
+#define FER_NN_CONV_H
+
+#include "nn.h"
+
+struct fer_conv2d_spec {
+    int in_channels, out_channels;
+    int kernel_h, kernel_w;
+    int stride_h, stride_w;     /* >= 1 */
+    int pad_h, pad_w;           /* >= 0 */
+    int dilation_h, dilation_w; /* >= 1; 0 is taken as 1 */
+    int groups;                 /* divides both channel counts; 0 taken as 1 */
+    int bias;                   /* 1: the layer has a bias */
+};
+
+struct fer_conv2d {
+    struct fer_conv2d_spec spec;
+    struct fer_tensor weight;      /* out x in/groups x kh x kw */
+    struct fer_tensor bias;        /* out; data NULL without bias */
+    struct fer_tensor weight_grad; /* same shapes, accumulated */
+    struct fer_tensor bias_grad;
+};
+
+/* Validate spec and allocate zeroed parameters and gradients (owned). */
+int fer_conv2d_init(struct fer_conv2d *c, const struct fer_conv2d_spec *spec);
+void fer_conv2d_free(struct fer_conv2d *c);
+void fer_conv2d_zero_grad(struct fer_conv2d *c);
+
+/* Output height and width for an h x w input; -1 (fer_error set) when the
+ * kernel does not fit. */
+int fer_conv2d_output_size(const struct fer_conv2d *c, int h, int w, int *oh,
+                           int *ow);
+
+/* x: N x in x H x W; y: N x out x OH x OW. */
+int fer_conv2d_forward(const struct fer_conv2d *c, const struct fer_tensor *x,
+                       struct fer_tensor *y, struct fer_arena *scratch);
+
+/* dy: shape of y. dx (NULL or shape of x) is overwritten; weight_grad and
+ * bias_grad accumulate. */
+int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
+                        const struct fer_tensor *dy, struct fer_tensor *dx,
+                        struct fer_arena *scratch);
+
+#endif

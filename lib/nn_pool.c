@@ -1,0 +1,204 @@
+#include "nn_pool.h"
+
+#include <math.h>
+#include <string.h>
+
+int fer_pool2d_output_size(const struct fer_pool2d *p, int h, int w, int *oh, int *ow)
+{
+    if (p->kernel < 1 || p->stride < 1 || p->pad < 0 || p->pad > p->kernel / 2)
+        return fer_fail("pool2d: bad kernel %d, stride %d or padding %d", p->kernel,
+                        p->stride, p->pad);
+    if (h + 2 * p->pad < p->kernel || w + 2 * p->pad < p->kernel)
+        return fer_fail("pool2d: %dx%d window does not fit a %dx%d input", p->kernel,
+                        p->kernel, h, w);
+    *oh = (h + 2 * p->pad - p->kernel) / p->stride + 1;
+    *ow = (w + 2 * p->pad - p->kernel) / p->stride + 1;
+    return 0;
+}
+
+static int check(const struct fer_pool2d *p, const struct fer_tensor *x,
+                 const struct fer_tensor *y, const char *yname)
+{
+    int oh, ow;
+    if (fer_nn_check4("pool2d", "input", x, -1, -1, -1, -1) < 0)
+        return -1;
+    if (x->ndim != 4)
+        return fer_fail("pool2d: input must be N x C x H x W");
+    if (fer_pool2d_output_size(p, x->shape[2], x->shape[3], &oh, &ow) < 0)
+        return -1;
+    return fer_nn_check4("pool2d", yname, y, x->shape[0], x->shape[1], oh, ow);
+}
+
+/* The window of output (i, j) clipped to the image: rows [*h0, *h1), cols
+ * [*w0, *w1). */
+static void window(const struct fer_pool2d *p, int H, int W, int i, int j, int *h0,
+                   int *h1, int *w0, int *w1)
+{
+    int hs = i * p->stride - p->pad, ws = j * p->stride - p->pad;
+    *h0 = hs < 0 ? 0 : hs;
+    *w0 = ws < 0 ? 0 : ws;
+    *h1 = hs + p->kernel > H ? H : hs + p->kernel;
+    *w1 = ws + p->kernel > W ? W : ws + p->kernel;
+}
+
+/* Index in the plane of the first maximum (NaN wins, as in PyTorch). */
+static ptrdiff_t argmax(const float *plane, int W, int h0, int h1, int w0, int w1)
+{
+    ptrdiff_t best = (ptrdiff_t)h0 * W + w0;
+    float m = -INFINITY;
+    for (int h = h0; h < h1; h++)
+        for (int w = w0; w < w1; w++) {
+            float v = plane[(ptrdiff_t)h * W + w];
+            if (v > m || isnan(v)) {
+                m = v;
+                best = (ptrdiff_t)h * W + w;
+                if (isnan(v))
+                    return best;
+            }
+        }
+    return best;
+}
+
+int fer_maxpool2d_forward(const struct fer_pool2d *p, const struct fer_tensor *x,
+                          struct fer_tensor *y)
+{
+    if (check(p, x, y, "output") < 0)
+        return -1;
+    const int H = x->shape[2], W = x->shape[3], OH = y->shape[2], OW = y->shape[3];
+    const ptrdiff_t planes = (ptrdiff_t)x->shape[0] * x->shape[1];
+    for (ptrdiff_t pl = 0; pl < planes; pl++) {
+        const float *in = x->data + pl * H * W;
+        float *out = y->data + pl * OH * OW;
+        for (int i = 0; i < OH; i++)
+            for (int j = 0; j < OW; j++) {
+                int h0, h1, w0, w1;
+                window(p, H, W, i, j, &h0, &h1, &w0, &w1);
+                out[i * OW + j] = in[argmax(in, W, h0, h1, w0, w1)];
+            }
+    }
+    return 0;
+}
+
+int fer_maxpool2d_backward(const struct fer_pool2d *p, const struct fer_tensor *x,
+                           const struct fer_tensor *dy, struct fer_tensor *dx)
+{
+    if (check(p, x, dy, "output gradient") < 0 ||
+        fer_nn_check_same("pool2d", "input gradient", dx, x) < 0)
+        return -1;
+    const int H = x->shape[2], W = x->shape[3], OH = dy->shape[2], OW = dy->shape[3];
+    const ptrdiff_t planes = (ptrdiff_t)x->shape[0] * x->shape[1];
+    memset(dx->data, 0, sizeof(float) * fer_tensor_numel(dx));
+    for (ptrdiff_t pl = 0; pl < planes; pl++) {
+        const float *in = x->data + pl * H * W;
+        const float *g = dy->data + pl * OH * OW;
+        float *out = dx->data + pl * H * W;
+        for (int i = 0; i < OH; i++)
+            for (int j = 0; j < OW; j++) {
+                int h0, h1, w0, w1;
+                window(p, H, W, i, j, &h0, &h1, &w0, &w1);
+                out[argmax(in, W, h0, h1, w0, w1)] += g[i * OW + j];
+            }
+    }
+    return 0;
+}
+
+static float divisor(const struct fer_pool2d *p, int h0, int h1, int w0, int w1)
+{
+    /* With ceil_mode=False a window never passes the padded border, so
+     * counting the padding always gives k*k. */
+    if (p->count_include_pad)
+        return (float)(p->kernel * p->kernel);
+    return (float)((h1 - h0) * (w1 - w0));
+}
+
+int fer_avgpool2d_forward(const struct fer_pool2d *p, const struct fer_tensor *x,
+                          struct fer_tensor *y)
+{
+    if (check(p, x, y, "output") < 0)
+        return -1;
+    const int H = x->shape[2], W = x->shape[3], OH = y->shape[2], OW = y->shape[3];
+    const ptrdiff_t planes = (ptrdiff_t)x->shape[0] * x->shape[1];
+    for (ptrdiff_t pl = 0; pl < planes; pl++) {
+        const float *in = x->data + pl * H * W;
+        float *out = y->data + pl * OH * OW;
+        for (int i = 0; i < OH; i++)
+            for (int j = 0; j < OW; j++) {
+                int h0, h1, w0, w1;
+                window(p, H, W, i, j, &h0, &h1, &w0, &w1);
+                float s = 0;
+                for (int h = h0; h < h1; h++)
+                    for (int w = w0; w < w1; w++)
+                        s += in[h * W + w];
+                out[i * OW + j] = s / divisor(p, h0, h1, w0, w1);
+            }
+    }
+    return 0;
+}
+
+int fer_avgpool2d_backward(const struct fer_pool2d *p, const struct fer_tensor *dy,
+                           struct fer_tensor *dx)
+{
+    if (check(p, dx, dy, "output gradient") < 0)
+        return -1;
+    const int H = dx->shape[2], W = dx->shape[3], OH = dy->shape[2], OW = dy->shape[3];
+    const ptrdiff_t planes = (ptrdiff_t)dx->shape[0] * dx->shape[1];
+    memset(dx->data, 0, sizeof(float) * fer_tensor_numel(dx));
+    for (ptrdiff_t pl = 0; pl < planes; pl++) {
+        const float *g = dy->data + pl * OH * OW;
+        float *out = dx->data + pl * H * W;
+        for (int i = 0; i < OH; i++)
+            for (int j = 0; j < OW; j++) {
+                int h0, h1, w0, w1;
+                window(p, H, W, i, j, &h0, &h1, &w0, &w1);
+                float v = g[i * OW + j] / divisor(p, h0, h1, w0, w1);
+                for (int h = h0; h < h1; h++)
+                    for (int w = w0; w < w1; w++)
+                        out[h * W + w] += v;
+            }
+    }
+    return 0;
+}
+
+static int check_global(const struct fer_tensor *x, const struct fer_tensor *y,
+                        const char *xname, const char *yname)
+{
+    if (fer_nn_check4("global_avgpool", xname, x, -1, -1, -1, -1) < 0)
+        return -1;
+    if (x->ndim != 4)
+        return fer_fail("global_avgpool: input must be N x C x H x W");
+    if (fer_nn_check4("global_avgpool", yname, y, x->shape[0], -1, -1, -1) < 0)
+        return -1;
+    if (fer_tensor_numel(y) != (size_t)x->shape[0] * x->shape[1])
+        return fer_fail("global_avgpool: %s must hold N x C values", yname);
+    return 0;
+}
+
+int fer_global_avgpool_forward(const struct fer_tensor *x, struct fer_tensor *y)
+{
+    if (check_global(x, y, "input", "output") < 0)
+        return -1;
+    const ptrdiff_t planes = (ptrdiff_t)x->shape[0] * x->shape[1];
+    const ptrdiff_t S = (ptrdiff_t)x->shape[2] * x->shape[3];
+    for (ptrdiff_t pl = 0; pl < planes; pl++) {
+        const float *in = x->data + pl * S;
+        float s = 0;
+        for (ptrdiff_t k = 0; k < S; k++)
+            s += in[k];
+        y->data[pl] = s / (float)S;
+    }
+    return 0;
+}
+
+int fer_global_avgpool_backward(const struct fer_tensor *dy, struct fer_tensor *dx)
+{
+    if (check_global(dx, dy, "input gradient", "output gradient") < 0)
+        return -1;
+    const ptrdiff_t planes = (ptrdiff_t)dx->shape[0] * dx->shape[1];
+    const ptrdiff_t S = (ptrdiff_t)dx->shape[2] * dx->shape[3];
+    for (ptrdiff_t pl = 0; pl < planes; pl++) {
+        float v = dy->data[pl] / (float)S, *out = dx->data + pl * S;
+        for (ptrdiff_t k = 0; k < S; k++)
+            out[k] = v;
+    }
+    return 0;
+}

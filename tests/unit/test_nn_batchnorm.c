@@ -1,0 +1,114 @@
+#include "nn_fixture.h"
+
+#include "nn_batchnorm.h"
+
+static const char *cases[] = {"bn_train", "bn_eval", "bn1d_train"};
+
+static void layer_from_fixture(struct fer_batchnorm *bn, struct fixture *fx)
+{
+    ck_assert_int_eq(fer_batchnorm_init(bn, (int)fx_cfg(fx, 0), fx_cfg(fx, 1),
+                                        fx_cfg(fx, 2)), 0);
+    bn->training = (int)fx_cfg(fx, 3);
+    fer_tensor_copy(&bn->weight, fx_get(fx, "weight"));
+    fer_tensor_copy(&bn->bias, fx_get(fx, "bias"));
+    fer_tensor_copy(&bn->running_mean, fx_get(fx, "running_mean"));
+    fer_tensor_copy(&bn->running_var, fx_get(fx, "running_var"));
+}
+
+START_TEST(test_bn_matches_torch)
+{
+    struct fixture *fx = fx_load(cases[_i]);
+    struct fer_batchnorm bn;
+    layer_from_fixture(&bn, fx);
+    struct fer_tensor *x = fx_get(fx, "x");
+    struct fer_tensor y = nn_zeros_like(x), dx = nn_zeros_like(x);
+    ck_assert_msg(fer_batchnorm_forward(&bn, x, &y) == 0, "%s", fer_error());
+    nn_expect_close("y", &y, fx_get(fx, "y"));
+    nn_expect_close("running_mean", &bn.running_mean, fx_get(fx, "running_mean_out"));
+    nn_expect_close("running_var", &bn.running_var, fx_get(fx, "running_var_out"));
+    ck_assert_int_eq(bn.num_batches_tracked, bn.training ? 1 : 0);
+    fer_tensor_fill(&dx, 99);
+    ck_assert_int_eq(fer_batchnorm_backward(&bn, x, fx_get(fx, "dy"), &dx), 0);
+    nn_expect_close("dx", &dx, fx_get(fx, "dx"));
+    nn_expect_close("dweight", &bn.weight_grad, fx_get(fx, "dweight"));
+    nn_expect_close("dbias", &bn.bias_grad, fx_get(fx, "dbias"));
+    fer_tensor_free(&y);
+    fer_tensor_free(&dx);
+    fer_batchnorm_free(&bn);
+    fx_free(fx);
+}
+END_TEST
+
+START_TEST(test_bn_rejects_single_value)
+{
+    struct fer_batchnorm bn;
+    ck_assert_int_eq(fer_batchnorm_init(&bn, 2, 1e-5f, 0.1f), 0);
+    struct fer_tensor x, y;
+    fer_tensor_alloc(&x, 2, (int[]){1, 2});
+    fer_tensor_alloc(&y, 2, (int[]){1, 2});
+    ck_assert_int_eq(fer_batchnorm_forward(&bn, &x, &y), -1);
+    ck_assert_str_eq(fer_error(),
+                     "batchnorm: training needs more than one value per channel");
+    bn.training = 0;
+    ck_assert_int_eq(fer_batchnorm_forward(&bn, &x, &y), 0);
+    fer_tensor_free(&x);
+    fer_tensor_free(&y);
+    fer_batchnorm_free(&bn);
+}
+END_TEST
+
+struct fd_ctx {
+    struct fer_batchnorm *bn;
+    struct fer_tensor *x, *y, *r;
+};
+
+static double bn_loss(void *p)
+{
+    struct fd_ctx *k = p;
+    ck_assert_int_eq(fer_batchnorm_forward(k->bn, k->x, k->y), 0);
+    return nn_dot(k->y, k->r);
+}
+
+START_TEST(test_bn_finite_differences)
+{
+    struct fer_rng rng;
+    fer_rng_seed(&rng, 11);
+    for (int trial = 0; trial < 4; trial++) {
+        struct fer_batchnorm bn;
+        int c = 1 + (int)fer_rng_below(&rng, 3);
+        ck_assert_int_eq(fer_batchnorm_init(&bn, c, 1e-5f, 0.1f), 0);
+        bn.training = trial < 3;
+        nn_randn(&bn.weight, &rng);
+        nn_randn(&bn.bias, &rng);
+        struct fer_tensor x, y, r, dx;
+        fer_tensor_alloc(&x, 4, (int[]){2 + trial, c, 3, 2});
+        y = nn_zeros_like(&x);
+        r = nn_zeros_like(&x);
+        dx = nn_zeros_like(&x);
+        nn_randn(&x, &rng);
+        nn_randn(&r, &rng);
+        ck_assert_int_eq(fer_batchnorm_forward(&bn, &x, &y), 0);
+        ck_assert_int_eq(fer_batchnorm_backward(&bn, &x, &r, &dx), 0);
+        struct fd_ctx ctx = {&bn, &x, &y, &r};
+        nn_check_fd("dx", bn_loss, &ctx, &x, &dx, 8, &rng);
+        nn_check_fd("dweight", bn_loss, &ctx, &bn.weight, &bn.weight_grad, 2, &rng);
+        nn_check_fd("dbias", bn_loss, &ctx, &bn.bias, &bn.bias_grad, 2, &rng);
+        fer_tensor_free(&x);
+        fer_tensor_free(&y);
+        fer_tensor_free(&r);
+        fer_tensor_free(&dx);
+        fer_batchnorm_free(&bn);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("nn_batchnorm");
+    TCase *tc = tcase_create("batchnorm");
+    tcase_add_loop_test(tc, test_bn_matches_torch, 0, sizeof cases / sizeof *cases);
+    tcase_add_test(tc, test_bn_rejects_single_value);
+    tcase_add_test(tc, test_bn_finite_differences);
+    suite_add_tcase(s, tc);
+    return fer_run_suite(s);
+}

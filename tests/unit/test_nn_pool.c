@@ -1,0 +1,157 @@
+#include "nn_fixture.h"
+
+#include "nn_pool.h"
+
+static const char *max_cases[] = {"maxpool_3x3_s2_p1_9px", "maxpool_3x3_s2_p1_8px",
+                                  "maxpool_2x2_s2_7px"};
+static const char *avg_cases[] = {"avgpool_2x2_s2_7px", "avgpool_3x3_s1_p1",
+                                  "avgpool_3x3_s2_p1_nopad"};
+
+static struct fer_pool2d pool_from_cfg(struct fixture *fx, int avg)
+{
+    struct fer_pool2d p = {(int)fx_cfg(fx, 0), (int)fx_cfg(fx, 1), (int)fx_cfg(fx, 2),
+                           avg ? (int)fx_cfg(fx, 3) : 1};
+    return p;
+}
+
+START_TEST(test_maxpool_matches_torch)
+{
+    struct fixture *fx = fx_load(max_cases[_i]);
+    struct fer_pool2d p = pool_from_cfg(fx, 0);
+    struct fer_tensor *x = fx_get(fx, "x");
+    struct fer_tensor y = nn_zeros_like(fx_get(fx, "y")), dx = nn_zeros_like(x);
+    ck_assert_msg(fer_maxpool2d_forward(&p, x, &y) == 0, "%s", fer_error());
+    nn_expect_close("y", &y, fx_get(fx, "y"));
+    fer_tensor_fill(&dx, 5);
+    ck_assert_int_eq(fer_maxpool2d_backward(&p, x, fx_get(fx, "dy"), &dx), 0);
+    nn_expect_close("dx", &dx, fx_get(fx, "dx"));
+    fer_tensor_free(&y);
+    fer_tensor_free(&dx);
+    fx_free(fx);
+}
+END_TEST
+
+START_TEST(test_avgpool_matches_torch)
+{
+    struct fixture *fx = fx_load(avg_cases[_i]);
+    struct fer_pool2d p = pool_from_cfg(fx, 1);
+    struct fer_tensor *x = fx_get(fx, "x");
+    struct fer_tensor y = nn_zeros_like(fx_get(fx, "y")), dx = nn_zeros_like(x);
+    ck_assert_msg(fer_avgpool2d_forward(&p, x, &y) == 0, "%s", fer_error());
+    nn_expect_close("y", &y, fx_get(fx, "y"));
+    fer_tensor_fill(&dx, 5);
+    ck_assert_int_eq(fer_avgpool2d_backward(&p, fx_get(fx, "dy"), &dx), 0);
+    nn_expect_close("dx", &dx, fx_get(fx, "dx"));
+    fer_tensor_free(&y);
+    fer_tensor_free(&dx);
+    fx_free(fx);
+}
+END_TEST
+
+START_TEST(test_global_avgpool_matches_torch)
+{
+    struct fixture *fx = fx_load("global_avgpool");
+    struct fer_tensor *x = fx_get(fx, "x");
+    struct fer_tensor y = nn_zeros_like(fx_get(fx, "y")), dx = nn_zeros_like(x);
+    ck_assert_int_eq(fer_global_avgpool_forward(x, &y), 0);
+    nn_expect_close("y", &y, fx_get(fx, "y"));
+    ck_assert_int_eq(fer_global_avgpool_backward(fx_get(fx, "dy"), &dx), 0);
+    nn_expect_close("dx", &dx, fx_get(fx, "dx"));
+    fer_tensor_free(&y);
+    fer_tensor_free(&dx);
+    fx_free(fx);
+}
+END_TEST
+
+/* Ties go to the first maximum in window order, as PyTorch's CPU kernel;
+ * a window entirely in the padding cannot happen (pad <= kernel / 2). */
+START_TEST(test_maxpool_ties_and_bad_geometry)
+{
+    struct fer_pool2d p = {2, 2, 0, 1};
+    struct fer_tensor x, y, dy, dx;
+    fer_tensor_alloc(&x, 4, (int[]){1, 1, 2, 2});
+    fer_tensor_alloc(&y, 4, (int[]){1, 1, 1, 1});
+    fer_tensor_fill(&x, 3);
+    dy = nn_zeros_like(&y);
+    dx = nn_zeros_like(&x);
+    dy.data[0] = 1;
+    ck_assert_int_eq(fer_maxpool2d_forward(&p, &x, &y), 0);
+    ck_assert_int_eq(fer_maxpool2d_backward(&p, &x, &dy, &dx), 0);
+    ck_assert_float_eq(dx.data[0], 1);
+    ck_assert_float_eq(dx.data[1] + dx.data[2] + dx.data[3], 0);
+    p.pad = 2;
+    ck_assert_int_eq(fer_maxpool2d_forward(&p, &x, &y), -1);
+    ck_assert_str_eq(fer_error(), "pool2d: bad kernel 2, stride 2 or padding 2");
+    p = (struct fer_pool2d){3, 1, 0, 1};
+    ck_assert_int_eq(fer_avgpool2d_forward(&p, &x, &y), -1);
+    ck_assert_str_eq(fer_error(), "pool2d: 3x3 window does not fit a 2x2 input");
+    fer_tensor_free(&x);
+    fer_tensor_free(&y);
+    fer_tensor_free(&dy);
+    fer_tensor_free(&dx);
+}
+END_TEST
+
+struct fd_ctx {
+    struct fer_pool2d *p;
+    int avg;
+    struct fer_tensor *x, *y, *r;
+};
+
+static double pool_loss(void *v)
+{
+    struct fd_ctx *k = v;
+    ck_assert_int_eq((k->avg ? fer_avgpool2d_forward : fer_maxpool2d_forward)(k->p, k->x,
+                                                                             k->y), 0);
+    return nn_dot(k->y, k->r);
+}
+
+START_TEST(test_pool_finite_differences)
+{
+    struct fer_rng rng;
+    fer_rng_seed(&rng, 3);
+    for (int trial = 0; trial < 6; trial++) {
+        int k = 2 + (int)fer_rng_below(&rng, 2);
+        struct fer_pool2d p = {k, 1 + (int)fer_rng_below(&rng, 2),
+                               (int)fer_rng_below(&rng, k / 2 + 1),
+                               (int)fer_rng_below(&rng, 2)};
+        int avg = trial % 2;
+        struct fer_tensor x, y, r, dx;
+        fer_tensor_alloc(&x, 4, (int[]){2, 2, 6, 5});
+        int oh, ow;
+        ck_assert_int_eq(fer_pool2d_output_size(&p, 6, 5, &oh, &ow), 0);
+        fer_tensor_alloc(&y, 4, (int[]){2, 2, oh, ow});
+        r = nn_zeros_like(&y);
+        dx = nn_zeros_like(&x);
+        /* Distinct values 0.1 apart, shuffled: max pooling's argmax is
+         * stable under the +-h = 0.01 probe. */
+        for (size_t i = 0; i < fer_tensor_numel(&x); i++)
+            x.data[i] = 0.1f * (float)i;
+        fer_rng_shuffle(&rng, x.data, fer_tensor_numel(&x), sizeof(float));
+        nn_randn(&r, &rng);
+        if (avg)
+            ck_assert_int_eq(fer_avgpool2d_backward(&p, &r, &dx), 0);
+        else
+            ck_assert_int_eq(fer_maxpool2d_backward(&p, &x, &r, &dx), 0);
+        struct fd_ctx ctx = {&p, avg, &x, &y, &r};
+        nn_check_fd(avg ? "avg dx" : "max dx", pool_loss, &ctx, &x, &dx, 10, &rng);
+        fer_tensor_free(&x);
+        fer_tensor_free(&y);
+        fer_tensor_free(&r);
+        fer_tensor_free(&dx);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("nn_pool");
+    TCase *tc = tcase_create("pool");
+    tcase_add_loop_test(tc, test_maxpool_matches_torch, 0, 3);
+    tcase_add_loop_test(tc, test_avgpool_matches_torch, 0, 3);
+    tcase_add_test(tc, test_global_avgpool_matches_torch);
+    tcase_add_test(tc, test_maxpool_ties_and_bad_geometry);
+    tcase_add_test(tc, test_pool_finite_differences);
+    suite_add_tcase(s, tc);
+    return fer_run_suite(s);
+}
