@@ -9,7 +9,7 @@ need_media astronaut.png grace_hopper_512x512.jpg
 
 /usr/bin/python3 "$FER_ROOT/scripts/compose-faces.py" "$FER_MEDIA" "$T" 2>/dev/null
 cd "$T"
-fer-facetrack -q -o crops frames.tsv >faces.tsv
+fer-facetrack -q --min-size 50x50 -o crops frames.tsv >faces.tsv
 
 /usr/bin/python3 - faces.tsv truth.tsv <<'PY' || fail "tracking does not match the ground truth"
 import csv, sys
@@ -60,12 +60,12 @@ size=$(/usr/bin/python3 -c "import cv2,sys; print(cv2.imread(sys.argv[1]).shape[
 [ "$size" = "(64, 64)" ] || fail "crop size $size, expected (64, 64)"
 
 # --keep-empty keeps every frame's place; --min-track drops short tracks.
-fer-facetrack -q --keep-empty -o crops frames.tsv >all.tsv
+fer-facetrack -q --min-size 50x50 --keep-empty -o crops frames.tsv >all.tsv
 [ "$(sed 1d all.tsv | cut -f "$(col all.tsv frame)" | sort -u | wc -l)" -eq 90 ] ||
     fail "--keep-empty lost frames"
-fer-facetrack -q --min-track 60 -o crops frames.tsv >long.tsv
+fer-facetrack -q --min-size 50x50 --min-track 60 -o crops frames.tsv >long.tsv
 [ "$(tracks long.tsv)" -eq 2 ] || fail "--min-track 60 kept a 36-face track"
 # --mask removes faces centred in the area (person 2 sits at 260..370, 240..350).
-fer-facetrack -q --mask 250,230,130,130 -o crops frames.tsv >masked.tsv
+fer-facetrack -q --min-size 50x50 --mask 250,230,130,130 -o crops frames.tsv >masked.tsv
 [ "$(tracks masked.tsv)" -eq 2 ] || fail "--mask did not remove person 2"
 exit 0
