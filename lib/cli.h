@@ -9,6 +9,7 @@
 #ifndef FER_CLI_H
 #define FER_CLI_H
 
+#include <getopt.h> /* optarg, optind for fer_cli_next callers */
 #include <stddef.h>
 
 enum {

@@ -33,3 +33,8 @@ no_temp_files() {
     left=$(find "$1" -name '.*.??????' 2>/dev/null | head -n 1)
     [ -z "$left" ] || fail "temporary file left behind: $left"
 }
+
+# col MANIFEST NAME: the 1-based number of column NAME (empty if absent).
+col() {
+    head -n 1 "$1" | tr '\t' '\n' | grep -n -x -- "$2" | cut -d: -f1
+}
