@@ -144,6 +144,30 @@ struct fer_weights_tensor *fer_weights_add(struct fer_weights *w, const char *na
     return &w->tensors[w->n_tensors++];
 }
 
+static void format_shape(char *buf, size_t size, int ndim, const int64_t *shape);
+
+const struct fer_weights_tensor *fer_weights_expect(const struct fer_weights *w,
+                                                    const char *name, int ndim,
+                                                    const int64_t *shape)
+{
+    const struct fer_weights_tensor *t = fer_weights_find(w, name);
+    if (t == NULL) {
+        fer_fail("no tensor '%s'", name);
+        return NULL;
+    }
+    int same = t->ndim == ndim;
+    for (int i = 0; same && i < ndim; i++)
+        same = t->shape[i] == shape[i];
+    if (!same) {
+        char have[256], want[256];
+        format_shape(have, sizeof have, t->ndim, t->shape);
+        format_shape(want, sizeof want, ndim, shape);
+        fer_fail("tensor '%s' has shape %s, the model expects %s", name, have, want);
+        return NULL;
+    }
+    return t;
+}
+
 int fer_weights_set_meta(struct fer_weights *w, const char *key, const char *value)
 {
     char *v = strdup(value);

@@ -88,6 +88,14 @@ struct fer_weights_tensor *fer_weights_add(struct fer_weights *w, const char *na
 const struct fer_weights_tensor *fer_weights_find(const struct fer_weights *w,
                                                   const char *name);
 
+/* The tensor with this name and exactly this shape, for loading a model:
+ * NULL with fer_error() set if there is none ("no tensor 'fc.bias'") or its
+ * shape differs ("tensor 'fc.weight' has shape [8,512], the model expects
+ * [7,512]"). */
+const struct fer_weights_tensor *fer_weights_expect(const struct fer_weights *w,
+                                                    const char *name, int ndim,
+                                                    const int64_t *shape);
+
 /* Set (add or replace) a metadata entry; copies both strings. Returns 0, or
  * -1 with fer_error() set (out of memory, invalid UTF-8). */
 int fer_weights_set_meta(struct fer_weights *w, const char *key, const char *value);

@@ -140,6 +140,15 @@ START_TEST(test_round_trip_in_memory)
     ck_assert_ptr_null(fer_weights_find(&r, "empty")->data);
     ck_assert(fer_weights_find(&r, "zeros")->data[2] == 0.0f);
     ck_assert_ptr_null(fer_weights_find(&r, "nope"));
+    ck_assert_ptr_eq(fer_weights_expect(&r, "fc.bias", 1, (int64_t[]){2}),
+                     fer_weights_find(&r, "fc.bias"));
+    ck_assert_ptr_null(fer_weights_expect(&r, "fc.bias", 1, (int64_t[]){3}));
+    ck_assert_str_eq(fer_error(), "tensor 'fc.bias' has shape [2], the model expects [3]");
+    ck_assert_ptr_null(fer_weights_expect(&r, "layer1.0.conv1.weight", 2, (int64_t[]){2, 27}));
+    ck_assert_str_eq(fer_error(), "tensor 'layer1.0.conv1.weight' has shape [2,3,3,3], the "
+                                  "model expects [2,27]");
+    ck_assert_ptr_null(fer_weights_expect(&r, "fc.weight", 0, NULL));
+    ck_assert_str_eq(fer_error(), "no tensor 'fc.weight'");
     ck_assert_str_eq(fer_weights_get_meta(&r, "arch"), "cnn-s");
     ck_assert_str_eq(fer_weights_get_meta(&r, "classes"), "neutral,happiness");
     ck_assert_ptr_null(fer_weights_get_meta(&r, "seed"));
