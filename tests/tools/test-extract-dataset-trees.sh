@@ -155,4 +155,6 @@ expect_error 1 'S005_001_00000003_emotion.txt: emotion code 9 is not a whole num
 expect_error 1 'cohn-kanade-images: no such directory' \
     fer-extract -q --dataset ckplus -o "$T/bad" "$data/afew"
 expect_error 1 'no class folders' fer-extract -q --dataset folder -o "$T/bad" "$data/fer2013"
+expect_error 1 'no class folder has an expression name (found S005, S010)' \
+    fer-extract -q --dataset folder -o "$T/bad" "$data/ckplus/Emotion"
 echo ok
