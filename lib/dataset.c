@@ -62,11 +62,13 @@ int fer_dataset_next(struct fer_dataset *d, const struct fer_clip **clip)
 {
     *clip = NULL;
     if (d->failed)
-        return fer_fail("dataset reading already failed");
+        return fer_fail("%s", d->error != NULL ? d->error : "out of memory");
     fer_clip_clear(d);
     int rc = d->ops->next(d);
     if (rc < 0) {
+        /* Repeat the cause on later calls rather than read past it. */
         d->failed = 1;
+        d->error = strdup(fer_error());
         fer_clip_clear(d);
         return -1;
     }
@@ -106,6 +108,7 @@ void fer_dataset_close(struct fer_dataset *d)
         free(d->unmapped[i].name);
     free(d->unmapped);
     free(d->unmapped_text);
+    free(d->error);
     free(d);
 }
 

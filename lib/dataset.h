@@ -90,7 +90,7 @@ struct fer_dataset *fer_dataset_open(const char *kind, const char *root,
 
 /* Next clip: 1 with *clip valid until the next call, 0 at the end, -1 with
  * fer_error() set (naming the file and, for text files, the line). After an
- * error, further calls fail again. */
+ * error, further calls fail again with the same message. */
 int fer_dataset_next(struct fer_dataset *d, const struct fer_clip **clip);
 
 /* Class folder names met so far that could not be mapped to a canonical

@@ -39,6 +39,7 @@ struct fer_dataset {
     size_t n_unmapped;
     char *unmapped_text;   /* built on demand by fer_dataset_unmapped */
     int failed;            /* next() failed once: it keeps failing */
+    char *error;           /* with this message */
 };
 
 /* --- the current clip --------------------------------------------------- */

@@ -132,7 +132,9 @@ static void expect_next_error_with(const char *kind, const struct fer_dataset_op
     ck_assert_msg(err != NULL, "no error in:\n%s", got);
     ck_assert_msg(strstr(err, want) != NULL, "error '%s' lacks '%s'", err, want);
     const struct fer_clip *c;
-    ck_assert_int_eq(fer_dataset_next(d, &c), -1);
+    fer_error_clear();
+    ck_assert_int_eq(fer_dataset_next(d, &c), -1); /* again, same cause */
+    ck_assert_msg(strstr(fer_error(), want) != NULL, "again: '%s'", fer_error());
     free(got);
     fer_dataset_close(d);
 }
