@@ -95,7 +95,25 @@ echo "vfr.mkv: $(wc -l <"$T/vfr-oracle.tsv") frames, last at ${last}s (CFR would
 compare_rate "$T/vfr.mkv" 5
 compare_rate "$T/vfr.mkv" 12
 
-# 5. Geometry options on a few frames: --size, --max-side (aspect kept), --grey.
+# 5. Resolution change in mid-stream: two H.264 MPEG-TS segments of
+#    different sizes, concatenated. Every frame is written at its own size.
+for size in 64x48 96x64; do
+    ffmpeg -nostdin -v error -y -f lavfi -i "testsrc=size=$size:rate=25:duration=1" -c:v libx264 \
+        -pix_fmt yuv420p -f mpegts "$T/$size.ts" || fail "cannot make $size.ts"
+done
+cat "$T/64x48.ts" "$T/96x64.ts" >"$T/switch.ts"
+fer-extract -q -j2 -o "$T/switch" "$T/switch.ts" >"$T/switch.tsv" || fail "switch.ts: extract failed"
+sizes=$(tail -n +2 "$T/switch.tsv" | cut -f5,6 | uniq -c | awk '{ printf "%s:%sx%s ", $1, $2, $3 }')
+[ "$sizes" = "25:64x48 25:96x64 " ] || fail "switch.ts: frame sizes $sizes"
+$PY - "$T/switch.tsv" <<'PYEOF' || fail "switch.ts: a file's size differs from its row"
+import sys, cv2
+for r in [l.rstrip("\n").split("\t") for l in open(sys.argv[1])][1:]:
+    im = cv2.imread(r[3])
+    assert im.shape[1] == int(r[4]) and im.shape[0] == int(r[5]), r
+PYEOF
+echo "switch.ts: 64x48 then 96x64, followed"
+
+# 6. Geometry options on a few frames: --size, --max-side (aspect kept), --grey.
 fer-extract -q --end 0.2 --size 64x48 -o "$T/g1" "$FER_MEDIA/franck.mp4" | tail -n 1 | cut -f5,6 |
     grep -qx '64	48' || fail "--size 64x48"
 fer-extract -q --end 0.2 --max-side 100 -o "$T/g2" "$FER_MEDIA/franck.mp4" | tail -n 1 | cut -f5,6 |
