@@ -539,3 +539,20 @@ void fer_class_walk_free(struct fer_class_walk *w)
     fer_names_free(w->files, w->n_files);
     memset(w, 0, sizeof *w);
 }
+
+int fer_class_walk_check_known(const struct fer_class_walk *w, const char *root)
+{
+    char names[256] = "";
+    size_t used = 0, shown = 0;
+    for (size_t i = 0; i < w->n_dirs; i++) {
+        if (w->dirs[i].label >= 0)
+            return 0;
+        if (shown < 4 && used < sizeof names) {
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s",
+                                     shown > 0 ? ", " : "", w->dirs[i].name);
+            shown++;
+        }
+    }
+    return fer_fail("%s: no class folder has an expression name (found %s%s)", root, names,
+                    w->n_dirs > shown ? ", ..." : "");
+}
