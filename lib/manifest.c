@@ -53,6 +53,11 @@ static int read_line(struct fer_manifest *m)
     }
     if (len > 0 && m->line[len - 1] == '\r')
         len--;
+    /* Any other CR is inside a field, which the format forbids (and the
+     * writer refuses): accepting it would let a row in that cannot be
+     * written out again. Found by fuzz/fuzz_manifest.c. */
+    if (memchr(m->line, '\r', len) != NULL)
+        return fer_fail("line %zu: CR inside a field", m->line_no + 1);
     m->line[len] = '\0';
     m->line_no++;
     return 1;

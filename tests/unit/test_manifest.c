@@ -49,6 +49,20 @@ START_TEST(test_empty_fields_and_crlf)
 }
 END_TEST
 
+/* Regression (fuzz/fuzz_manifest.c): a CR that does not end the line is
+ * inside a field; the writer refuses such fields, so the reader must too. */
+START_TEST(test_cr_inside_field_is_an_error)
+{
+    struct fer_manifest *m = open_text("a\tb\r\n1\t2\r\n\t\r[\n");
+    ck_assert_ptr_nonnull(m);
+    char **f;
+    ck_assert_int_eq(fer_manifest_next(m, &f), 1);
+    ck_assert_int_eq(fer_manifest_next(m, &f), -1);
+    ck_assert_str_eq(fer_error(), "line 3: CR inside a field");
+    fer_manifest_close(m);
+}
+END_TEST
+
 START_TEST(test_wrong_field_count_names_line)
 {
     struct fer_manifest *m = open_text("a\tb\n1\t2\n1\t2\t3\n");
@@ -129,6 +143,7 @@ int main(void)
     TCase *tc = tcase_create("manifest");
     tcase_add_test(tc, test_reads_header_and_rows);
     tcase_add_test(tc, test_empty_fields_and_crlf);
+    tcase_add_test(tc, test_cr_inside_field_is_an_error);
     tcase_add_test(tc, test_wrong_field_count_names_line);
     tcase_add_test(tc, test_bad_headers);
     tcase_add_test(tc, test_require_lists_columns);
