@@ -11,3 +11,8 @@ $(BUILD)/bench/nn-bench: bench/nn-bench.c $(LIBFER) $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBFER) $(ALL_LDFLAGS) $(PKG_LIBS)
 all: $(BUILD)/bench/nn-bench
+
+$(BUILD)/bench/nn-train-bench: bench/nn-train-bench.c $(LIBFER) $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBFER) $(ALL_LDFLAGS) $(PKG_LIBS)
+all: $(BUILD)/bench/nn-train-bench
