@@ -22,6 +22,7 @@ struct node {
     enum op op;
     int in, in2;   /* value indices; in2 for OP_ADD */
     int in_place;  /* OP_RELU over its input's memory */
+    int fused;     /* OP_BN: also applies the ReLU that follows (forward) */
     char name[48]; /* module path, e.g. "layer1.0.conv1" */
     void *layer;   /* fer_conv2d, fer_batchnorm, fer_linear or fer_pool2d */
 };
@@ -98,6 +99,8 @@ static int add_relu(struct fer_model *m, int in)
     if (v > 0 && in > 0) {
         enum op prev = m->nodes[in - 1].op;
         m->nodes[v - 1].in_place = prev == OP_BN || prev == OP_ADD;
+        /* A batch norm feeding only this ReLU rectifies its own output. */
+        m->nodes[in - 1].fused = prev == OP_BN;
     }
     return v;
 }
@@ -443,7 +446,8 @@ static int node_forward(struct node *nd, const struct fer_tensor *x,
     case OP_CONV:
         return fer_conv2d_forward(nd->layer, x, y, a);
     case OP_BN:
-        return fer_batchnorm_forward(nd->layer, x, y);
+        return (nd->fused ? fer_batchnorm_relu_forward : fer_batchnorm_forward)(nd->layer,
+                                                                               x, y);
     case OP_RELU:
         return fer_relu_forward(x, y);
     case OP_MAXPOOL:
@@ -482,6 +486,8 @@ int fer_model_forward(struct fer_model *m, const struct fer_tensor *x,
         } else if (fer_tensor_arena(y, a, ndim, shape) < 0) {
             return fer_fail_context("%s", m->arch);
         }
+        if (nd->op == OP_RELU && nd->in_place && m->nodes[nd->in - 1].fused)
+            continue; /* done by the batch norm before it */
         if (node_forward(nd, in, nd->op == OP_ADD ? &m->values[nd->in2] : NULL, y, a) < 0)
             return fer_fail_context("%s", m->arch);
     }
