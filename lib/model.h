@@ -5,7 +5,8 @@
  *  "resnet18"  torchvision.models.resnet18: exactly its module names and
  *              shapes (conv1, bn1, layer1.0.conv1, ..., layer4.1.bn2,
  *              layer2.0.downsample.0/1, fc), with conv1 taking 1 or 3
- *              channels. 1.8 GFLOP per 224 px image, 0.45 at 112 px.
+ *              channels. 1.8 G multiply-adds per 224 px image (3.6
+ *              GFLOP), 0.45 G at 112 px.
  *  "cnn-s"     a small CNN for 48-64 px grey faces, in PyTorch terms
  *                features = Sequential(
  *                  Conv2d(in, 32, 3, padding=1, bias=False), BatchNorm2d(32),
@@ -17,7 +18,7 @@
  *                  Conv2d(128, 256, 3, padding=1, bias=False), BatchNorm2d(256),
  *                  ReLU)                                     # features.12..14
  *                then global average pooling and fc = Linear(256, classes):
- *              0.116 GFLOP per 64 x 64 image.
+ *              58 M multiply-adds (0.116 GFLOP) per 64 x 64 image.
  * The backbone is everything before fc; its output (after global average
  * pooling) is N x fer_model_features(). A model made with classes = 0 has
  * no fc and returns those features: heads are then separate layers.
