@@ -42,7 +42,7 @@ UNITS     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIBFER    := $(BUILD)/libfer.a
 
 .PHONY: all check check-unit check-tools check-asan bench install uninstall \
-        clean deps media fuzz
+        clean deps media fuzz demo
 all: $(LIBFER) $(TOOLS)
 
 $(BUILD)/lib/%.o: lib/%.c $(LIB_HDR) Makefile
@@ -83,6 +83,11 @@ check-asan:
 	$(MAKE) check BUILD=build-asan CC=clang CFLAGS="-O1 -g -fno-omit-frame-pointer \
 	    -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    EXTRA_LDFLAGS="-fsanitize=address,undefined"
+
+# The whole pipeline on the real videos; DEMO=dir to put it elsewhere.
+DEMO ?= demo
+demo: all media
+	$(MAKE) -f scripts/demo.mk BIN=$(BUILD)/bin MEDIA=$(FER_MEDIA) DEMO=$(DEMO)
 
 bench: all media
 	scripts/bench $(BUILD)

@@ -15,6 +15,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
@@ -593,6 +594,12 @@ static void prepare_outdir(void)
         fer_die(set.outdir, "not a directory");
     if (access(set.outdir, W_OK | X_OK) != 0)
         fer_die(set.outdir, "cannot write into directory: %s", strerror(errno));
+    /* Manifests carry absolute paths: the one we print may be saved in
+     * another directory or read through a pipe (fer-manifest(5)). */
+    static char absolute[PATH_MAX];
+    if (realpath(set.outdir, absolute) == NULL)
+        fer_die(set.outdir, "%s", strerror(errno));
+    set.outdir = absolute;
 }
 
 int main(int argc, char **argv)

@@ -382,6 +382,12 @@ int main(int argc, char **argv)
     if (r.detector == NULL)
         fer_die_error(NULL);
     make_dir(s.out_dir);
+    /* Manifests carry absolute paths: ours may be saved in another
+     * directory or read through a pipe (fer-manifest(5)). */
+    static char out_dir[PATH_MAX];
+    if (realpath(s.out_dir, out_dir) == NULL)
+        fer_die(s.out_dir, "%s", strerror(errno));
+    s.out_dir = out_dir;
 
     static const char *const extra[] = {"track", "x", "y", "w", "h", "score", "crop"};
     if (fer_manifest_layout_init(&r.layout, fer_manifest_header(r.in), fer_manifest_columns(r.in),
