@@ -3,7 +3,7 @@
  *   fer-plot curve LOG.tsv -o curve.png       training curves
  *   fer-plot confusion CONFUSION.tsv -o cm.png
  *   fer-plot sheet FACES.tsv -o sheet.png     contact sheet of face crops
- *   fer-plot timeline PREDICTIONS.tsv -o t.png  expression over time per track
+ *   fer-plot timeline PREDICTIONS.tsv -o t->png  expression over time per track
  *
  * The drawing is lib/plot; this file reads the TSVs. See man fer-plot.
  */
@@ -58,6 +58,34 @@ struct table {
     size_t n_cols, n_rows, cap;
     char **cells; /* n_rows * n_cols owned strings */
 };
+
+/* Buffers stay reachable from here until exit, so that a fer_die deep in
+ * a chart (a bad number on line 900) is not reported as a leak by
+ * LeakSanitizer; they are freed normally on success. */
+static void *live[64];
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (p == NULL)
+        fer_die(NULL, "out of memory");
+    for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
+        if (live[i] == NULL) {
+            live[i] = p;
+            break;
+        }
+    return p;
+}
+
+static void xfree(void *p)
+{
+    for (size_t i = 0; p && i < sizeof live / sizeof live[0]; i++)
+        if (live[i] == p)
+            live[i] = NULL;
+    free(p);
+}
+
+static struct table table; /* the one input, reachable for the same reason */
 
 static void table_read(struct table *t, const char *path)
 {
@@ -124,20 +152,15 @@ static void table_free(struct table *t)
 
 static void save(const struct settings *s, struct fer_image *im)
 {
-    if (fer_image_write(s->output, im, FER_IMAGE_PNG, -1) != 0)
-        fer_die_error(s->output);
+    int rc = fer_image_write(s->output, im, FER_IMAGE_PNG, -1);
     fer_image_free(im);
+    if (rc != 0)
+        fer_die_error(s->output);
 }
 
 enum { PANEL_H = 260, MAX_PANELS = 16 };
 
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size);
-    if (p == NULL)
-        fer_die(NULL, "out of memory");
-    return p;
-}
+
 
 static double *column_values(const struct table *t, int col)
 {
@@ -149,11 +172,13 @@ static double *column_values(const struct table *t, int col)
 
 static void plot_curve(const struct settings *s)
 {
-    struct table t = {0};
-    table_read(&t, s->input);
-    const char *xname = s->x ? s->x : fer_manifest_find(t.in, "step") >= 0 ? "step" : "epoch";
-    double *x = column_values(&t, column(&t, xname));
-    char *ys = strdup(s->y ? s->y : "loss,accuracy"), *save_ptr = NULL;
+    struct table *t = &table;
+    table_read(t, s->input);
+    const char *xname = s->x ? s->x : fer_manifest_find(t->in, "step") >= 0 ? "step" : "epoch";
+    double *x = column_values(t, column(t, xname));
+    const char *spec = s->y ? s->y : "loss,accuracy";
+    char *ys = xcalloc(strlen(spec) + 1, 1), *save_ptr = NULL;
+    memcpy(ys, spec, strlen(spec));
     const char *names[MAX_PANELS];
     int n = 0;
     for (char *tok = strtok_r(ys, ",", &save_ptr); tok; tok = strtok_r(NULL, ",", &save_ptr)) {
@@ -175,7 +200,7 @@ static void plot_curve(const struct settings *s)
         /* NAME, and val_NAME beside it when the log has both. */
         char val[256];
         snprintf(val, sizeof val, "val_%s", names[p]);
-        int cols[2] = {column(&t, names[p]), fer_manifest_find(t.in, val)};
+        int cols[2] = {column(t, names[p]), fer_manifest_find(t->in, val)};
         struct fer_plot_series series[2];
         double *y[2] = {NULL, NULL}, *xs[2] = {NULL, NULL};
         int k = 0;
@@ -184,10 +209,10 @@ static void plot_curve(const struct settings *s)
                 continue;
             /* Rows where this column is empty are left out, not gaps: a
              * validation loss logged once an epoch is still one line. */
-            y[j] = column_values(&t, cols[j]);
-            xs[j] = xcalloc(t.n_rows, sizeof *xs[j]);
+            y[j] = column_values(t, cols[j]);
+            xs[j] = xcalloc(t->n_rows, sizeof *xs[j]);
             size_t m = 0;
-            for (size_t i = 0; i < t.n_rows; i++)
+            for (size_t i = 0; i < t->n_rows; i++)
                 if (isfinite(x[i]) && isfinite(y[j][i])) {
                     xs[j][m] = x[i];
                     y[j][m++] = y[j][i];
@@ -198,21 +223,21 @@ static void plot_curve(const struct settings *s)
         struct fer_plot_axes axes = {names[p], p == n - 1 ? xname : NULL, NAN, NAN, 1};
         if (fer_plot_curves(&im, 0, top + p * PANEL_H, s->width, PANEL_H, series, (size_t)k,
                             &axes) != 0)
-            fer_die(t.name, "column '%s': %s", names[p], fer_error());
+            fer_die(t->name, "column '%s': %s", names[p], fer_error());
         for (int j = 0; j < 2; j++) {
-            free(y[j]);
-            free(xs[j]);
+            xfree(y[j]);
+            xfree(xs[j]);
         }
     }
     save(s, &im);
-    free(ys);
-    free(x);
-    table_free(&t);
+    xfree(ys);
+    xfree(x);
+    table_free(t);
 }
 
 static void plot_confusion(const struct settings *s)
 {
-    struct fer_confusion c;
+    static struct fer_confusion c; /* static: reachable if we die */
     if (fer_confusion_read_tsv(s->input, &c) != 0)
         fer_die_error(strcmp(s->input, "-") == 0 ? "stdin" : s->input);
     struct fer_image im;
@@ -224,17 +249,17 @@ static void plot_confusion(const struct settings *s)
 
 static void plot_sheet(const struct settings *s)
 {
-    struct table t = {0};
-    table_read(&t, s->input);
-    int col_crop = column(&t, "crop");
-    int col_track = fer_manifest_find(t.in, "track"), col_frame = fer_manifest_find(t.in, "frame");
-    int col_clip = fer_manifest_find(t.in, "clip");
-    size_t *rows = xcalloc(t.n_rows, sizeof *rows), n_faces = 0;
-    for (size_t i = 0; i < t.n_rows; i++)
-        if (cell(&t, i, col_crop)[0] != '\0') /* frames without a face */
+    struct table *t = &table;
+    table_read(t, s->input);
+    int col_crop = column(t, "crop");
+    int col_track = fer_manifest_find(t->in, "track"), col_frame = fer_manifest_find(t->in, "frame");
+    int col_clip = fer_manifest_find(t->in, "clip");
+    size_t *rows = xcalloc(t->n_rows, sizeof *rows), n_faces = 0;
+    for (size_t i = 0; i < t->n_rows; i++)
+        if (cell(t, i, col_crop)[0] != '\0') /* frames without a face */
             rows[n_faces++] = i;
     if (n_faces == 0)
-        fer_die(t.name, "no face crops (every 'crop' field is empty)");
+        fer_die(t->name, "no face crops (every 'crop' field is empty)");
     size_t max = (size_t)(s->max_given ? s->max : 48);
     size_t n = n_faces < max ? n_faces : max;
     struct fer_image *tiles = xcalloc(n, sizeof *tiles);
@@ -243,15 +268,15 @@ static void plot_sheet(const struct settings *s)
         /* Evenly over the whole file, so a long video shows its course. */
         size_t i = rows[k * n_faces / n];
         char path[PATH_MAX];
-        if (fer_manifest_resolve(t.in, cell(&t, i, col_crop), path, sizeof path) != 0)
-            fer_die(t.name, "line %zu: path too long", i + 2);
+        if (fer_manifest_resolve(t->in, cell(t, i, col_crop), path, sizeof path) != 0)
+            fer_die(t->name, "line %zu: path too long", i + 2);
         if (fer_image_read(path, &tiles[k], 0) != 0)
             fer_die(path, "%s", fer_error());
         char cap[160];
         if (col_track >= 0 && col_frame >= 0)
-            snprintf(cap, sizeof cap, "t%s f%s", cell(&t, i, col_track), cell(&t, i, col_frame));
+            snprintf(cap, sizeof cap, "t%s f%s", cell(t, i, col_track), cell(t, i, col_frame));
         else
-            snprintf(cap, sizeof cap, "%s", col_clip >= 0 ? cell(&t, i, col_clip) : "");
+            snprintf(cap, sizeof cap, "%s", col_clip >= 0 ? cell(t, i, col_clip) : "");
         caps[k] = strdup(cap);
     }
     struct fer_image im;
@@ -262,46 +287,46 @@ static void plot_sheet(const struct settings *s)
         fer_image_free(&tiles[k]);
         free(caps[k]);
     }
-    free(tiles);
-    free(caps);
-    free(rows);
-    table_free(&t);
+    xfree(tiles);
+    xfree(caps);
+    xfree(rows);
+    table_free(t);
 }
 
 /* Timeline: one panel per (clip, track) in order of first appearance, one
  * line per prob_<class> column, probabilities on a fixed 0..1 axis. */
 static void plot_timeline(const struct settings *s)
 {
-    struct table t = {0};
-    table_read(&t, s->input);
-    const char *const *h = fer_manifest_header(t.in);
-    int col_t = fer_manifest_find(t.in, "pts");
+    struct table *t = &table;
+    table_read(t, s->input);
+    const char *const *h = fer_manifest_header(t->in);
+    int col_t = fer_manifest_find(t->in, "pts");
     const char *xname = "pts (s)";
     if (col_t < 0) {
-        col_t = column(&t, "frame");
+        col_t = column(t, "frame");
         xname = "frame";
     }
-    int col_clip = fer_manifest_find(t.in, "clip"), col_track = fer_manifest_find(t.in, "track");
+    int col_clip = fer_manifest_find(t->in, "clip"), col_track = fer_manifest_find(t->in, "track");
     int prob[FER_METRICS_MAX_CLASSES], n_prob = 0;
-    for (size_t c = 0; c < t.n_cols && n_prob < FER_METRICS_MAX_CLASSES; c++)
+    for (size_t c = 0; c < t->n_cols && n_prob < FER_METRICS_MAX_CLASSES; c++)
         if (strncmp(h[c], "prob_", 5) == 0 && h[c][5] != '\0')
             prob[n_prob++] = (int)c;
     if (n_prob == 0)
-        fer_die(t.name, "no prob_<class> columns (write them with fer-eval --predictions)");
+        fer_die(t->name, "no prob_<class> columns (write them with fer-eval --predictions)");
 
     /* The distinct (clip, track) keys; rows without a track (no face) skip. */
     size_t max = (size_t)(s->max_given ? s->max : 6), n_keys = 0;
     size_t *first = xcalloc(max, sizeof *first);
-    size_t *key_of = xcalloc(t.n_rows, sizeof *key_of);
-    for (size_t i = 0; i < t.n_rows; i++) {
+    size_t *key_of = xcalloc(t->n_rows, sizeof *key_of);
+    for (size_t i = 0; i < t->n_rows; i++) {
         key_of[i] = SIZE_MAX;
-        if (col_track >= 0 && cell(&t, i, col_track)[0] == '\0')
+        if (col_track >= 0 && cell(t, i, col_track)[0] == '\0')
             continue;
         size_t k;
         for (k = 0; k < n_keys; k++) {
             size_t f = first[k];
-            if ((col_clip < 0 || strcmp(cell(&t, f, col_clip), cell(&t, i, col_clip)) == 0) &&
-                (col_track < 0 || strcmp(cell(&t, f, col_track), cell(&t, i, col_track)) == 0))
+            if ((col_clip < 0 || strcmp(cell(t, f, col_clip), cell(t, i, col_clip)) == 0) &&
+                (col_track < 0 || strcmp(cell(t, f, col_track), cell(t, i, col_track)) == 0))
                 break;
         }
         if (k == n_keys) {
@@ -312,45 +337,45 @@ static void plot_timeline(const struct settings *s)
         key_of[i] = k;
     }
     if (n_keys == 0)
-        fer_die(t.name, "no rows with a track");
+        fer_die(t->name, "no rows with a track");
     struct fer_image im;
     int head = s->title ? 24 : 0;
     if (fer_plot_canvas(&im, s->width, head + (int)n_keys * PANEL_H, 0xffffff) != 0)
         fer_die_error(NULL);
     if (s->title)
         fer_plot_text(&im, 12, 6, s->title, 2, 0x202020);
-    double *x = xcalloc(t.n_rows, sizeof *x), *y = xcalloc(t.n_rows * (size_t)n_prob, sizeof *y);
+    double *x = xcalloc(t->n_rows, sizeof *x), *y = xcalloc(t->n_rows * (size_t)n_prob, sizeof *y);
     struct fer_plot_series *series = xcalloc((size_t)n_prob, sizeof *series);
     for (size_t k = 0; k < n_keys; k++) {
         size_t m = 0;
-        for (size_t i = 0; i < t.n_rows; i++) {
+        for (size_t i = 0; i < t->n_rows; i++) {
             if (key_of[i] != k)
                 continue;
-            x[m] = number(&t, i, col_t);
+            x[m] = number(t, i, col_t);
             for (int c = 0; c < n_prob; c++)
-                y[(size_t)c * t.n_rows + m] = number(&t, i, prob[c]);
+                y[(size_t)c * t->n_rows + m] = number(t, i, prob[c]);
             m++;
         }
         for (int c = 0; c < n_prob; c++)
-            series[c] = (struct fer_plot_series){h[prob[c]] + 5, x, y + (size_t)c * t.n_rows, m,
+            series[c] = (struct fer_plot_series){h[prob[c]] + 5, x, y + (size_t)c * t->n_rows, m,
                                                  fer_plot_class_color(h[prob[c]] + 5, c)};
         char title[256];
         size_t f = first[k];
-        snprintf(title, sizeof title, "%s%s%s%s", col_clip >= 0 ? cell(&t, f, col_clip) : "",
+        snprintf(title, sizeof title, "%s%s%s%s", col_clip >= 0 ? cell(t, f, col_clip) : "",
                  col_clip >= 0 && col_track >= 0 ? ", " : "", col_track >= 0 ? "track " : "",
-                 col_track >= 0 ? cell(&t, f, col_track) : "");
+                 col_track >= 0 ? cell(t, f, col_track) : "");
         struct fer_plot_axes axes = {title, xname, 0, 1, k == 0};
         if (fer_plot_curves(&im, 0, head + (int)k * PANEL_H, s->width, PANEL_H, series,
                             (size_t)n_prob, &axes) != 0)
-            fer_die(t.name, "%s: %s", title, fer_error());
+            fer_die(t->name, "%s: %s", title, fer_error());
     }
     save(s, &im);
-    free(x);
-    free(y);
-    free(series);
-    free(first);
-    free(key_of);
-    table_free(&t);
+    xfree(x);
+    xfree(y);
+    xfree(series);
+    xfree(first);
+    xfree(key_of);
+    table_free(t);
 }
 
 int main(int argc, char **argv)
