@@ -222,12 +222,8 @@ static int read_rows(struct fer_manifest *in, struct fer_confusion *c)
     return 0;
 }
 
-int fer_confusion_read_tsv(const char *path, struct fer_confusion *c)
+static int read_manifest(struct fer_manifest *in, struct fer_confusion *c)
 {
-    memset(c, 0, sizeof *c);
-    struct fer_manifest *in = fer_manifest_open(path);
-    if (in == NULL)
-        return -1;
     size_t cols = fer_manifest_columns(in);
     const char *const *h = fer_manifest_header(in);
     int rc = -1;
@@ -240,6 +236,20 @@ int fer_confusion_read_tsv(const char *path, struct fer_confusion *c)
     }
     fer_manifest_close(in);
     return rc;
+}
+
+int fer_confusion_read_tsv(const char *path, struct fer_confusion *c)
+{
+    memset(c, 0, sizeof *c);
+    struct fer_manifest *in = fer_manifest_open(path);
+    return in ? read_manifest(in, c) : -1;
+}
+
+int fer_confusion_read_stream(FILE *fp, const char *name, struct fer_confusion *c)
+{
+    memset(c, 0, sizeof *c);
+    struct fer_manifest *in = fer_manifest_from_stream(fp, name, NULL);
+    return in ? read_manifest(in, c) : -1;
 }
 
 int fer_stats_mean_std(const double *x, size_t n, double *mean, double *std)
@@ -256,5 +266,32 @@ int fer_stats_mean_std(const double *x, size_t n, double *mean, double *std)
         ss += (x[i] - mu) * (x[i] - mu);
     *mean = mu;
     *std = n > 1 ? sqrt(ss / (double)(n - 1)) : 0.0;
+    return 0;
+}
+
+int fer_metrics_write_folds_tsv(FILE *fp, const struct fer_metrics *const *folds, size_t n)
+{
+    if (n == 0)
+        return fer_fail("no folds");
+    double *v = malloc(n * sizeof *v);
+    if (v == NULL)
+        return fer_fail("out of memory");
+    fputs("metric\tmean\tstd", fp);
+    for (size_t i = 0; i < n; i++)
+        fprintf(fp, "\tfold%zu", i);
+    fputc('\n', fp);
+    for (int which = 0; which < 2; which++) {
+        for (size_t i = 0; i < n; i++)
+            v[i] = which ? folds[i]->average_accuracy : folds[i]->overall_accuracy;
+        double mean, std;
+        fer_stats_mean_std(v, n, &mean, &std);
+        fprintf(fp, "%s\t%.6f\t%.6f", which ? "average_accuracy" : "overall_accuracy", mean, std);
+        for (size_t i = 0; i < n; i++)
+            fprintf(fp, "\t%.6f", v[i]);
+        fputc('\n', fp);
+    }
+    free(v);
+    if (fflush(fp) != 0 || ferror(fp))
+        return fer_fail_errno("write error");
     return 0;
 }

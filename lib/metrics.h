@@ -84,6 +84,14 @@ int fer_confusion_write_tsv(FILE *fp, const struct fer_confusion *c);
  * integers. *c is initialized on success. Errors: "line 3: row 'anger'
  * where 'contempt' was expected", "line 2: bad count 'x'". */
 int fer_confusion_read_tsv(const char *path, struct fer_confusion *c);
+/* The same from an open stream (not closed); name is for messages. */
+int fer_confusion_read_stream(FILE *fp, const char *name, struct fer_confusion *c);
+
+/* Cross-validation summary: header "metric<TAB>mean<TAB>std<TAB>fold0<TAB>
+ * ...<TAB>fold<n-1>", then the rows overall_accuracy and average_accuracy
+ * ("%.6f"; std as fer_stats_mean_std). folds[i] are the per-fold metrics
+ * (fer_metrics_compute). Returns 0, or -1 on n = 0 or a write error. */
+int fer_metrics_write_folds_tsv(FILE *fp, const struct fer_metrics *const *folds, size_t n);
 
 /* Mean and sample standard deviation (n - 1 in the denominator, like
  * numpy.std(ddof=1) and the "mean ± std over 10 folds" of papers) of n

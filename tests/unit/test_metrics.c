@@ -187,6 +187,38 @@ START_TEST(test_mean_std)
 }
 END_TEST
 
+START_TEST(test_folds_tsv)
+{
+    struct fer_metrics a = {.overall_accuracy = 0.9, .average_accuracy = 0.8};
+    struct fer_metrics b = {.overall_accuracy = 1.0, .average_accuracy = 0.6};
+    const struct fer_metrics *folds[] = {&a, &b};
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *fp = open_memstream(&buf, &size);
+    ck_assert_int_eq(fer_metrics_write_folds_tsv(fp, folds, 2), 0);
+    fclose(fp);
+    /* std of {0.9, 1.0} with n - 1: 0.1 / sqrt(2); of {0.8, 0.6}: 0.2 / sqrt(2). */
+    ck_assert_str_eq(buf, "metric\tmean\tstd\tfold0\tfold1\n"
+                          "overall_accuracy\t0.950000\t0.070711\t0.900000\t1.000000\n"
+                          "average_accuracy\t0.700000\t0.141421\t0.800000\t0.600000\n");
+    free(buf);
+    ck_assert_int_eq(fer_metrics_write_folds_tsv(stdout, folds, 0), -1);
+}
+END_TEST
+
+START_TEST(test_read_stream)
+{
+    static const char text[] = "true\tx\ty\nx\t1\t2\ny\t3\t4\n";
+    FILE *fp = fmemopen((void *)text, sizeof text - 1, "rb");
+    struct fer_confusion c;
+    ck_assert_int_eq(fer_confusion_read_stream(fp, "mem", &c), 0);
+    fclose(fp);
+    ck_assert_uint_eq(fer_confusion_at(&c, 1, 0), 3);
+    ck_assert_uint_eq(fer_confusion_total(&c), 10);
+    fer_confusion_free(&c);
+}
+END_TEST
+
 static int parse_list(char *s, double *out, int max)
 {
     int n = 0;
@@ -260,6 +292,8 @@ int main(void)
     tcase_add_test(tc, test_merge);
     tcase_add_test(tc, test_mean_std);
     tcase_add_test(tc, test_against_sklearn);
+    tcase_add_test(tc, test_folds_tsv);
+    tcase_add_test(tc, test_read_stream);
     suite_add_tcase(s, tc);
     return fer_run_suite(s);
 }
