@@ -36,12 +36,13 @@ int fer_plot_confusion(const struct fer_confusion *c, const char *title, struct 
         int w = fer_plot_text_width(c->names[i], SCALE);
         name_w = w > name_w ? w : name_w;
     }
-    int cell_w = name_w + 12 > MIN_CELL_W ? name_w + 12 : MIN_CELL_W;
+    int cell_w = name_w + 24 > MIN_CELL_W ? name_w + 24 : MIN_CELL_W;
     int line = FER_FONT_LINE_PX(SCALE);
     /* Layout, top to bottom: title, "predicted", column names, the grid,
      * then a one-line key; left to right: "true" and row names, the grid. */
     int top = PAD + (title ? line + 8 : 0);
-    int grid_y = top + 2 * line + LABEL_GAP;
+    int names_y = top + line + 6; /* a gap under "predicted" */
+    int grid_y = names_y + line + LABEL_GAP - 4;
     int grid_x = PAD + name_w + LABEL_GAP;
     int width = grid_x + n * cell_w + PAD;
     int height = grid_y + n * CELL_H + 12 + line + PAD;
@@ -53,9 +54,9 @@ int fer_plot_confusion(const struct fer_confusion *c, const char *title, struct 
     if (title)
         fer_plot_text(out, PAD, PAD, title, SCALE, INK);
     centered(out, grid_x + n * cell_w / 2, top, "predicted", SCALE, MUTED);
-    fer_plot_text(out, PAD, top + line, "true", SCALE, MUTED);
+    fer_plot_text(out, PAD, names_y, "true", SCALE, MUTED);
     for (int j = 0; j < n; j++)
-        centered(out, grid_x + j * cell_w + cell_w / 2, top + line, c->names[j], SCALE, INK);
+        centered(out, grid_x + j * cell_w + cell_w / 2, names_y, c->names[j], SCALE, INK);
 
     for (int i = 0; i < n; i++) {
         int y = grid_y + i * CELL_H;
