@@ -275,6 +275,49 @@ static void write_rows(const struct table *t, const struct settings *s, struct f
     fer_manifest_layout_free(&layout);
 }
 
+/* A manifest that already has its folds (written once by us, shared by
+ * every method of a comparison): select by that column, streaming, so that
+ * filtering rows out of the folds file never moves a subject. */
+static void select_part(const struct settings *s, struct fer_manifest *in, int col_fold)
+{
+    const char *name = fer_manifest_name(in), *out_name = s->output ? s->output : "stdout";
+    struct fer_atomic atomic = {0};
+    FILE *fp = stdout;
+    if (s->output) {
+        if (fer_atomic_open(&atomic, s->output) != 0)
+            fer_die_error(s->output);
+        fp = atomic.fp;
+    }
+    struct fer_manifest_writer *w =
+        fer_manifest_writer_new(fp, fer_manifest_header(in), fer_manifest_columns(in));
+    if (w == NULL)
+        fer_die_error(out_name);
+    char **f;
+    int rc;
+    size_t kept = 0, rows = 0;
+    while ((rc = fer_manifest_next(in, &f)) == 1) {
+        char *end;
+        long fold = strtol(f[col_fold], &end, 10);
+        if (f[col_fold][0] < '0' || f[col_fold][0] > '9' || *end != '\0' || fold >= s->k)
+            fer_die(name, "line %zu: fold '%s' is not a number in 0..%d", fer_manifest_line(in),
+                    f[col_fold], s->k - 1);
+        rows++;
+        if ((fold == s->fold) != (s->part == PART_TEST))
+            continue;
+        if (fer_manifest_write(w, (const char *const *)f) != 0)
+            fer_die_error(out_name);
+        kept++;
+    }
+    if (rc < 0)
+        fer_die_error(name);
+    if (fer_manifest_writer_close(w) != 0)
+        fer_die_error(out_name);
+    if (s->output && fer_atomic_commit(&atomic, 0) != 0)
+        fer_die_error(s->output);
+    if (!s->quiet)
+        fprintf(stderr, "%s: %zu of %zu rows, by the input's fold column\n", cli.name, kept, rows);
+}
+
 int main(int argc, char **argv)
 {
     fer_cli_init(&cli);
@@ -285,6 +328,12 @@ int main(int argc, char **argv)
     if (in == NULL)
         fer_die_error(strcmp(input, "-") == 0 ? "stdin" : input);
     const char *name = fer_manifest_name(in);
+    int col_fold = fer_manifest_find(in, "fold");
+    if (s.part != PART_ALL && col_fold >= 0) {
+        select_part(&s, in, col_fold);
+        fer_manifest_close(in);
+        return FER_EXIT_OK;
+    }
     int col = fer_manifest_find(in, s.subject_column);
     if (col < 0)
         fer_die(name, "no '%s' column: cross-validation needs one subject id per row%s",

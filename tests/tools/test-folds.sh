@@ -50,6 +50,20 @@ for i in 0 3 9; do
     both=$(tail -n +2 te.tsv | cut -f3 | sort -u | grep -Fx -f trs.txt || true)
     [ -z "$both" ] || fail "fold $i: subject $both in train and test"
 done
+# From a folds file, --fold/--part select by its fold column: the same rows
+# as recomputing, and a filtered folds file keeps every subject's fold.
+fer-folds -q -k 10 --seed 7 --fold 3 --part test m.tsv >te_m.tsv
+fer-folds -q -k 10 --fold 3 --part test f.tsv | cmp -s - te_m.tsv || fail "selection by column differs"
+fer-folds -q -k 10 --seed 7 --fold 3 --part train m.tsv >tr_m.tsv
+fer-folds -q -k 10 --fold 3 --part train f.tsv | cmp -s - tr_m.tsv || fail "train selection by column differs"
+{ head -n 1 f.tsv; tail -n +2 f.tsv | awk -F '\t' '$2 == 1'; } >f1.tsv
+fer-folds -q -k 10 --fold 3 --part test f1.tsv >te1.tsv
+[ "$(tail -n +2 te1.tsv | cut -f6 | sort -u)" = 3 ] || fail "filtered folds file: other folds selected"
+[ "$(tail -n +2 te1.tsv | wc -l)" = "$(tail -n +2 f1.tsv | cut -f6 | grep -cx 3)" ] || fail "filtered folds file: rows lost"
+{ head -n 2 f.tsv; printf 'x\t1\tS999\thappiness\tp.png\tten\n'; } >badfold.tsv
+expect_error 1 "badfold.tsv: line 3: fold 'ten' is not a number in 0..9" fer-folds --fold 1 --part test -o out.tsv badfold.tsv
+[ -e out.tsv ] && fail "out.tsv written on error"
+
 # Re-running on its own output replaces the fold column, not a second one.
 fer-folds -q -k 10 --seed 7 f.tsv | cmp -s - f.tsv || fail "re-run changed the manifest"
 
