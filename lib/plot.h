@@ -60,7 +60,13 @@ struct fer_plot_axes {
     const char *title;  /* above the panel, may be NULL */
     const char *xlabel; /* under the x axis, may be NULL */
     double ymin, ymax;  /* fixed y range, or NaN for both: fit the data */
-    int legend;         /* draw a legend in the top-right corner */
+    int legend;         /* enum fer_plot_legend */
+};
+
+enum fer_plot_legend {
+    FER_PLOT_LEGEND_NONE = 0,
+    FER_PLOT_LEGEND_INSIDE = 1, /* top-right corner of the plot, over the data */
+    FER_PLOT_LEGEND_RIGHT = 2,  /* a column right of the plot (the plot narrows) */
 };
 
 /* Draw a line chart with axes, tick labels and legend into the rectangle

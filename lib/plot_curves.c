@@ -64,19 +64,27 @@ static double fit_axis(double *lo, double *hi, int want, int snap)
     return step;
 }
 
-static void draw_legend(struct fer_image *im, int right, int top,
-                        const struct fer_plot_series *s, size_t n)
+static int legend_width(const struct fer_plot_series *s, size_t n)
 {
-    int w = 0, rows = 0;
+    int w = 0;
     for (size_t k = 0; k < n; k++)
         if (s[k].name) {
             int tw = fer_plot_text_width(s[k].name, 1);
             w = tw > w ? tw : w;
-            rows++;
         }
+    return w ? w + 30 : 0;
+}
+
+/* The legend box with its right edge at `right`. */
+static void draw_legend(struct fer_image *im, int right, int top,
+                        const struct fer_plot_series *s, size_t n)
+{
+    int rows = 0;
+    for (size_t k = 0; k < n; k++)
+        rows += s[k].name != NULL;
     if (rows == 0)
         return;
-    int box_w = w + 30, box_h = rows * 13 + 8, x = right - box_w - 6, y = top + 6;
+    int box_w = legend_width(s, n), box_h = rows * 13 + 8, x = right - box_w, y = top;
     fer_plot_fill(im, x, y, box_w, box_h, 0xffffff);
     fer_plot_frame(im, x, y, box_w, box_h, 0xc0c0c0);
     int r = 0;
@@ -119,7 +127,9 @@ int fer_plot_curves(struct fer_image *im, int x, int y, int w, int h,
     int top = y + (axes->title ? 26 : 10);
     int left = x + ylab_w + 14;
     int bottom = y + h - (axes->xlabel ? 34 : 20);
-    int right = x + w - 12;
+    int right = x + w - 12, legend_w = legend_width(series, n_series);
+    if (axes->legend == FER_PLOT_LEGEND_RIGHT && legend_w)
+        right -= legend_w + 12;
     int pw = right - left, ph = bottom - top;
     if (pw < 20 || ph < 20)
         return fer_fail("chart area %dx%d too small for its labels", w, h);
@@ -170,7 +180,9 @@ int fer_plot_curves(struct fer_image *im, int x, int y, int w, int h,
     }
 #undef PX
 #undef PY
-    if (axes->legend)
-        draw_legend(im, right, top, series, n_series);
+    if (axes->legend == FER_PLOT_LEGEND_INSIDE)
+        draw_legend(im, right - 6, top + 6, series, n_series);
+    else if (axes->legend == FER_PLOT_LEGEND_RIGHT)
+        draw_legend(im, x + w - 12, top, series, n_series);
     return 0;
 }

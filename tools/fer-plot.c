@@ -220,7 +220,8 @@ static void plot_curve(const struct settings *s)
             series[k++] = (struct fer_plot_series){j ? val : names[p], xs[j], y[j], m,
                                                    fer_plot_color(2 * p + j)};
         }
-        struct fer_plot_axes axes = {names[p], p == n - 1 ? xname : NULL, NAN, NAN, 1};
+        struct fer_plot_axes axes = {names[p], p == n - 1 ? xname : NULL, NAN, NAN,
+                                     FER_PLOT_LEGEND_INSIDE};
         if (fer_plot_curves(&im, 0, top + p * PANEL_H, s->width, PANEL_H, series, (size_t)k,
                             &axes) != 0)
             fer_die(t->name, "column '%s': %s", names[p], fer_error());
@@ -364,7 +365,7 @@ static void plot_timeline(const struct settings *s)
         snprintf(title, sizeof title, "%s%s%s%s", col_clip >= 0 ? cell(t, f, col_clip) : "",
                  col_clip >= 0 && col_track >= 0 ? ", " : "", col_track >= 0 ? "track " : "",
                  col_track >= 0 ? cell(t, f, col_track) : "");
-        struct fer_plot_axes axes = {title, xname, 0, 1, k == 0};
+        struct fer_plot_axes axes = {title, xname, 0, 1, FER_PLOT_LEGEND_RIGHT};
         if (fer_plot_curves(&im, 0, head + (int)k * PANEL_H, s->width, PANEL_H, series,
                             (size_t)n_prob, &axes) != 0)
             fer_die(t->name, "%s: %s", title, fer_error());

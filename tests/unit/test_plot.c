@@ -176,6 +176,19 @@ START_TEST(test_curves_png)
     struct fer_plot_series e = {"e", nan1, nan1, 1, 0};
     ck_assert_int_eq(fer_plot_curves(&im, 0, 0, 640, 360, &e, 1, &axes), -1);
     ck_assert_str_eq(fer_error(), "no data to plot");
+    /* Legend on the right: the plot narrows, the swatches sit right of it
+     * and no data is drawn there. */
+    fer_plot_fill(&im, 0, 0, 640, 360, 0xffffff);
+    axes.legend = FER_PLOT_LEGEND_RIGHT;
+    ck_assert_int_eq(fer_plot_curves(&im, 0, 0, 640, 360, s, 3, &axes), 0);
+    int lw = fer_plot_text_width("constant with gaps", 1) + 30;
+    for (int k = 0; k < 3; k++) {
+        int in_legend = 0;
+        for (int y = 0; y < 360; y++)
+            for (int xx = 640 - 12 - lw; xx < 640; xx++)
+                in_legend += pixel(&im, xx, y) == s[k].rgb;
+        ck_assert_int_eq(in_legend, 14 * 3); /* exactly the 14x3 swatch */
+    }
     /* A single point and a flat line still draw. */
     double one = 3, val = 0.25;
     struct fer_plot_series p = {"p", &one, &val, 1, 0xff0000};
