@@ -77,6 +77,24 @@ int fer_plot_curves(struct fer_image *im, int x, int y, int w, int h,
                     const struct fer_plot_series *series, size_t n_series,
                     const struct fer_plot_axes *axes);
 
+/* Timeline of expression probabilities: one panel per track, stacked, one
+ * line per class (fer_plot_class_color), probabilities on a fixed 0..1
+ * axis, a legend beside each panel. */
+struct fer_plot_track {
+    const char *label;   /* panel title, e.g. "video.mp4, track 2" */
+    size_t n;            /* points */
+    const double *t;     /* n times (x axis), increasing */
+    const double *probs; /* n * n_classes, row-major: probs[i * n_classes + c] */
+};
+/* tracks: n_tracks panels of PANEL_HEIGHT pixels (plus 24 for a title);
+ * width >= 320. xlabel names the time axis ("pts (s)", "frame"). *out is
+ * allocated. Returns 0, or -1 with fer_error() set ("track 'x': no data to
+ * plot", no tracks, out of memory). */
+enum { FER_PLOT_PANEL_HEIGHT = 260 };
+int fer_plot_timeline(const struct fer_plot_track *tracks, size_t n_tracks,
+                      const char *const *classes, int n_classes, const char *title,
+                      const char *xlabel, int width, struct fer_image *out);
+
 /* Contact sheet: n tiles (grey or RGB, any size: each is scaled to
  * tile x tile pixels) in a grid of `columns`, each captioned under it
  * (captions[i] may be NULL). *out is allocated. Returns 0, or -1 with

@@ -339,41 +339,42 @@ static void plot_timeline(const struct settings *s)
     }
     if (n_keys == 0)
         fer_die(t->name, "no rows with a track");
-    struct fer_image im;
-    int head = s->title ? 24 : 0;
-    if (fer_plot_canvas(&im, s->width, head + (int)n_keys * PANEL_H, 0xffffff) != 0)
-        fer_die_error(NULL);
-    if (s->title)
-        fer_plot_text(&im, 12, 6, s->title, 2, 0x202020);
+    /* Per track: its times and its rows of probabilities, then one call. */
+    struct fer_plot_track *tracks = xcalloc(n_keys, sizeof *tracks);
+    char (*labels)[256] = xcalloc(n_keys, sizeof *labels);
+    const char **classes = xcalloc((size_t)n_prob, sizeof *classes);
     double *x = xcalloc(t->n_rows, sizeof *x), *y = xcalloc(t->n_rows * (size_t)n_prob, sizeof *y);
-    struct fer_plot_series *series = xcalloc((size_t)n_prob, sizeof *series);
+    for (int c = 0; c < n_prob; c++)
+        classes[c] = h[prob[c]] + 5;
+    size_t m = 0;
     for (size_t k = 0; k < n_keys; k++) {
-        size_t m = 0;
+        size_t m0 = m;
+        tracks[k].t = x + m0;
+        tracks[k].probs = y + m0 * (size_t)n_prob;
         for (size_t i = 0; i < t->n_rows; i++) {
             if (key_of[i] != k)
                 continue;
             x[m] = number(t, i, col_t);
             for (int c = 0; c < n_prob; c++)
-                y[(size_t)c * t->n_rows + m] = number(t, i, prob[c]);
+                y[m * (size_t)n_prob + (size_t)c] = number(t, i, prob[c]);
             m++;
         }
-        for (int c = 0; c < n_prob; c++)
-            series[c] = (struct fer_plot_series){h[prob[c]] + 5, x, y + (size_t)c * t->n_rows, m,
-                                                 fer_plot_class_color(h[prob[c]] + 5, c)};
-        char title[256];
+        tracks[k].n = m - m0;
         size_t f = first[k];
-        snprintf(title, sizeof title, "%s%s%s%s", col_clip >= 0 ? cell(t, f, col_clip) : "",
+        snprintf(labels[k], sizeof labels[k], "%s%s%s%s", col_clip >= 0 ? cell(t, f, col_clip) : "",
                  col_clip >= 0 && col_track >= 0 ? ", " : "", col_track >= 0 ? "track " : "",
                  col_track >= 0 ? cell(t, f, col_track) : "");
-        struct fer_plot_axes axes = {title, xname, 0, 1, FER_PLOT_LEGEND_RIGHT};
-        if (fer_plot_curves(&im, 0, head + (int)k * PANEL_H, s->width, PANEL_H, series,
-                            (size_t)n_prob, &axes) != 0)
-            fer_die(t->name, "%s: %s", title, fer_error());
+        tracks[k].label = labels[k];
     }
+    struct fer_image im;
+    if (fer_plot_timeline(tracks, n_keys, classes, n_prob, s->title, xname, s->width, &im) != 0)
+        fer_die_error(t->name);
     save(s, &im);
     xfree(x);
     xfree(y);
-    xfree(series);
+    xfree(tracks);
+    xfree(labels);
+    xfree(classes);
     xfree(first);
     xfree(key_of);
     table_free(t);

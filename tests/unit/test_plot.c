@@ -197,6 +197,44 @@ START_TEST(test_curves_png)
 }
 END_TEST
 
+START_TEST(test_timeline_png)
+{
+    enum { N = 40, C = 3 };
+    static const char *const classes[C] = {"neutral", "happiness", "surprise"};
+    double t[N], p[N * C];
+    for (int i = 0; i < N; i++) {
+        t[i] = i * 0.04;
+        double h = i > 15 && i < 30 ? 0.8 : 0.1;
+        p[i * C + 0] = 0.9 - h;
+        p[i * C + 1] = h;
+        p[i * C + 2] = 0.1;
+    }
+    struct fer_plot_track tracks[2] = {{"clip, track 1", N, t, p}, {"clip, track 2", N / 2, t, p}};
+    struct fer_image im;
+    ck_assert_msg(fer_plot_timeline(tracks, 2, classes, C, "run", "pts (s)", 640, &im) == 0, "%s",
+                  fer_error());
+    ck_assert_int_eq(im.width, 640);
+    ck_assert_int_eq(im.height, 24 + 2 * FER_PLOT_PANEL_HEIGHT);
+    /* Each class's colour is drawn in each panel. */
+    for (int k = 0; k < 2; k++)
+        for (int c = 0; c < C; c++) {
+            uint32_t rgb = fer_plot_class_color(classes[c], c);
+            int n = 0;
+            for (int y = 24 + k * FER_PLOT_PANEL_HEIGHT; y < 24 + (k + 1) * FER_PLOT_PANEL_HEIGHT; y++)
+                for (int x = 0; x < 640; x++)
+                    n += pixel(&im, x, y) == rgb;
+            ck_assert_int_gt(n, 100);
+        }
+    write_and_reread(&im, "timeline.png");
+    fer_image_free(&im);
+    tracks[1].n = 0;
+    ck_assert_int_eq(fer_plot_timeline(tracks, 2, classes, C, NULL, "t", 640, &im), -1);
+    ck_assert_str_eq(fer_error(), "track 'clip, track 2': no data to plot");
+    ck_assert_ptr_null(im.data);
+    ck_assert_int_eq(fer_plot_timeline(tracks, 0, classes, C, NULL, "t", 640, &im), -1);
+}
+END_TEST
+
 START_TEST(test_sheet_png)
 {
     struct fer_image tiles[7];
@@ -230,6 +268,7 @@ int main(void)
     tcase_add_test(tc, test_text_and_primitives);
     tcase_add_test(tc, test_confusion_png);
     tcase_add_test(tc, test_curves_png);
+    tcase_add_test(tc, test_timeline_png);
     tcase_add_test(tc, test_sheet_png);
     suite_add_tcase(s, tc);
     return fer_run_suite(s);
