@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fer_image_set_max_pixels(1 << 22);
+    fer_image_set_max_pixels(1 << 20);
     struct fer_image im;
     if (fer_jpeg_decode(data, size, &im) != 0) {
         if (fer_error()[0] == '\0')

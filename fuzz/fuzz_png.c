@@ -10,9 +10,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    /* A few megapixels are enough to reach every code path; the full limit
+    /* A megapixel is enough to reach every code path; the full limit
      * would only make the fuzzer spend its time in huge allocations. */
-    fer_image_set_max_pixels(1 << 22);
+    fer_image_set_max_pixels(1 << 20);
     struct fer_image im;
     if (fer_image_read_memory(data, size, &im, 0) != 0) {
         /* Every failure must say why. */

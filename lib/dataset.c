@@ -62,11 +62,13 @@ int fer_dataset_next(struct fer_dataset *d, const struct fer_clip **clip)
 {
     *clip = NULL;
     if (d->failed)
-        return fer_fail("dataset reading already failed");
+        return fer_fail("%s", d->error != NULL ? d->error : "out of memory");
     fer_clip_clear(d);
     int rc = d->ops->next(d);
     if (rc < 0) {
+        /* Repeat the cause on later calls rather than read past it. */
         d->failed = 1;
+        d->error = strdup(fer_error());
         fer_clip_clear(d);
         return -1;
     }
@@ -106,6 +108,7 @@ void fer_dataset_close(struct fer_dataset *d)
         free(d->unmapped[i].name);
     free(d->unmapped);
     free(d->unmapped_text);
+    free(d->error);
     free(d);
 }
 
@@ -538,4 +541,21 @@ void fer_class_walk_free(struct fer_class_walk *w)
     free(w->dirs);
     fer_names_free(w->files, w->n_files);
     memset(w, 0, sizeof *w);
+}
+
+int fer_class_walk_check_known(const struct fer_class_walk *w, const char *root)
+{
+    char names[256] = "";
+    size_t used = 0, shown = 0;
+    for (size_t i = 0; i < w->n_dirs; i++) {
+        if (w->dirs[i].label >= 0)
+            return 0;
+        if (shown < 4 && used < sizeof names) {
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s",
+                                     shown > 0 ? ", " : "", w->dirs[i].name);
+            shown++;
+        }
+    }
+    return fer_fail("%s: no class folder has an expression name (found %s%s)", root, names,
+                    w->n_dirs > shown ? ", ..." : "");
 }

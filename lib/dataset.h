@@ -20,7 +20,8 @@
  *   afew     ROOT/Train/<Emotion>/<id>.avi, ROOT/Val/<Emotion>/<id>.avi
  *            VIDEO clips, id "train_Angry_000046280", split train or val,
  *            label from the folder, subject NULL. One of Train and Val may
- *            be missing, not both.
+ *            be missing, not both; no folder with an emotion name is an
+ *            error (the wrong root, most likely).
  *   rafdb    ROOT/basic/EmoLabel/list_patition_label.txt ("train_00001.jpg 5",
  *            codes 1..7), ROOT/basic/Image/aligned/train_00001_aligned.jpg
  *            or, without aligned/, ROOT/basic/Image/original/train_00001.jpg.
@@ -33,7 +34,7 @@
  *            from the split folder or NULL; subject from the subject regex
  *            or NULL. Folders with unknown names are skipped and reported by
  *            fer_dataset_unmapped; an empty class folder gives no clips; no
- *            class folder at all is an error.
+ *            class folder at all, or none with a known name, is an error.
  *   fer2013  ROOT is fer2013.csv (or a directory holding it): header
  *            emotion,pixels,Usage, each row 2304 values 0..255. PIXELS clips
  *            (48x48 grey), id "fer2013_000000" (the 0-based row number),
@@ -89,7 +90,7 @@ struct fer_dataset *fer_dataset_open(const char *kind, const char *root,
 
 /* Next clip: 1 with *clip valid until the next call, 0 at the end, -1 with
  * fer_error() set (naming the file and, for text files, the line). After an
- * error, further calls fail again. */
+ * error, further calls fail again with the same message. */
 int fer_dataset_next(struct fer_dataset *d, const struct fer_clip **clip);
 
 /* Class folder names met so far that could not be mapped to a canonical

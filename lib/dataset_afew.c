@@ -66,7 +66,7 @@ static int afew_open(struct fer_dataset *d, const char *root,
                         root);
     if (a->walk.n_dirs == 0)
         return fer_fail("%s: no emotion folders under Train/ or Val/", root);
-    return 0;
+    return fer_class_walk_check_known(&a->walk, root);
 }
 
 static int afew_next(struct fer_dataset *d)

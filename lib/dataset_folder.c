@@ -119,6 +119,8 @@ static int folder_open(struct fer_dataset *d, const char *root,
         rc = fer_fail("%s: no class folders (layout: ROOT/<class>/<image> or "
                       "ROOT/{train,val,test}/<class>/<image>)",
                       root);
+    if (rc == 0)
+        rc = fer_class_walk_check_known(&f->walk, root);
     return rc;
 }
 

@@ -39,6 +39,7 @@ struct fer_dataset {
     size_t n_unmapped;
     char *unmapped_text;   /* built on demand by fer_dataset_unmapped */
     int failed;            /* next() failed once: it keeps failing */
+    char *error;           /* with this message */
 };
 
 /* --- the current clip --------------------------------------------------- */
@@ -123,5 +124,9 @@ int fer_class_walk_add(struct fer_class_walk *w, const char *path, const char *n
 int fer_class_walk_next(struct fer_dataset *d, struct fer_class_walk *w,
                         const struct fer_class_dir **dir, const char **file);
 void fer_class_walk_free(struct fer_class_walk *w);
+/* Fail, naming root and a few of the folders, when no class folder maps to
+ * a label: the root is then almost surely not the dataset meant, and
+ * reading it would quietly give nothing. */
+int fer_class_walk_check_known(const struct fer_class_walk *w, const char *root);
 
 #endif

@@ -50,7 +50,9 @@ int fer_image_read_memory(const void *data, size_t size, struct fer_image *im, i
 void fer_image_set_max_pixels(size_t pixels);
 
 /* Write atomically (temporary name + rename). quality: JPEG quality 1..100;
- * for PNG, 0..9 zlib level (-1: our default, fast). */
+ * for PNG, 0..9 zlib level with libpng's adaptive row filters (smaller,
+ * slower), or -1: our default, fast (UP filter + run-length deflate: about
+ * 3x faster than ffmpeg's PNG encoder, 25% smaller; see image_png.c). */
 int fer_image_write(const char *path, const struct fer_image *im, enum fer_image_format format,
                     int quality);
 /* JPEG: -1 means quality 90 with 4:2:0 chroma (see image_jpeg.c). On any

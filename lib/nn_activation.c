@@ -13,15 +13,43 @@ static int check(const char *who, const struct fer_tensor *a, const struct fer_t
     return 0;
 }
 
+/* The in-place and out-of-place loops are separate, each free of possible
+ * aliasing, so that the compiler vectorises both (a shared loop would fall
+ * back to a scalar compare-and-branch exactly when running in place). The
+ * select keeps NaN, as torch.relu does. */
+static void relu_in_place(float *restrict p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = p[i] > 0 ? p[i] : 0.0f;
+}
+
+static void relu_copy(const float *restrict p, float *restrict q, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        q[i] = p[i] > 0 ? p[i] : 0.0f;
+}
+
+static void relu_grad_in_place(const float *restrict y, float *restrict g, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        g[i] = y[i] > 0 ? g[i] : 0.0f;
+}
+
+static void relu_grad(const float *restrict y, const float *restrict dy,
+                      float *restrict dx, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dx[i] = y[i] > 0 ? dy[i] : 0.0f;
+}
+
 int fer_relu_forward(const struct fer_tensor *x, struct fer_tensor *y)
 {
     if (check("relu", x, y, NULL) < 0)
         return -1;
-    size_t n = fer_tensor_numel(x);
-    const float *p = x->data;
-    float *q = y->data;
-    for (size_t i = 0; i < n; i++)
-        q[i] = p[i] > 0 ? p[i] : 0;
+    if (x->data == y->data)
+        relu_in_place(y->data, fer_tensor_numel(x));
+    else
+        relu_copy(x->data, y->data, fer_tensor_numel(x));
     return 0;
 }
 
@@ -30,9 +58,10 @@ int fer_relu_backward(const struct fer_tensor *y, const struct fer_tensor *dy,
 {
     if (check("relu", y, dy, dx) < 0)
         return -1;
-    size_t n = fer_tensor_numel(y);
-    for (size_t i = 0; i < n; i++)
-        dx->data[i] = y->data[i] > 0 ? dy->data[i] : 0;
+    if (dx->data == dy->data)
+        relu_grad_in_place(y->data, dx->data, fer_tensor_numel(y));
+    else
+        relu_grad(y->data, dy->data, dx->data, fer_tensor_numel(y));
     return 0;
 }
 

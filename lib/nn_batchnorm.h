@@ -41,6 +41,11 @@ void fer_batchnorm_zero_grad(struct fer_batchnorm *bn);
  * needs x). In training mode fails when N*H*W < 2, as PyTorch. */
 int fer_batchnorm_forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
                           struct fer_tensor *y);
+/* relu(batchnorm(x)) in one pass over memory, for a batch norm followed by
+ * ReLU: backward is then fer_relu_backward on y followed by
+ * fer_batchnorm_backward, as if the two had run separately. */
+int fer_batchnorm_relu_forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
+                               struct fer_tensor *y);
 /* The gradient of the last forward (same x, same mode). */
 int fer_batchnorm_backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
                            const struct fer_tensor *dy, struct fer_tensor *dx);

@@ -59,6 +59,33 @@ static ptrdiff_t argmax(const float *plane, int W, int h0, int h1, int w0, int w
     return best;
 }
 
+/* 1 when v replaces the running maximum m under argmax's rule: greater,
+ * or the first NaN. */
+static inline int beats(float v, float m)
+{
+    return v > m || (isnan(v) && !isnan(m));
+}
+
+/* Index (0..3, row-major) of the first maximum of a 2x2 window: the common
+ * 2x2 stride-2 pooling of cnn-s, without argmax's loops and calls. */
+static inline int argmax4(const float *r0, const float *r1)
+{
+    int k = 0;
+    float m = r0[0];
+    if (beats(r0[1], m))
+        m = r0[1], k = 1;
+    if (beats(r1[0], m))
+        m = r1[0], k = 2;
+    if (beats(r1[1], m))
+        k = 3;
+    return k;
+}
+
+static int is_2x2(const struct fer_pool2d *p)
+{
+    return p->kernel == 2 && p->stride == 2 && p->pad == 0;
+}
+
 int fer_maxpool2d_forward(const struct fer_pool2d *p, const struct fer_tensor *x,
                           struct fer_tensor *y)
 {
@@ -66,6 +93,18 @@ int fer_maxpool2d_forward(const struct fer_pool2d *p, const struct fer_tensor *x
         return -1;
     const int H = x->shape[2], W = x->shape[3], OH = y->shape[2], OW = y->shape[3];
     const ptrdiff_t planes = (ptrdiff_t)x->shape[0] * x->shape[1];
+    if (is_2x2(p)) {
+        for (ptrdiff_t pl = 0; pl < planes; pl++)
+            for (int i = 0; i < OH; i++) {
+                const float *r0 = x->data + (pl * H + 2 * i) * W, *r1 = r0 + W;
+                float *out = y->data + (pl * OH + i) * OW;
+                for (int j = 0; j < OW; j++) {
+                    int k = argmax4(r0 + 2 * j, r1 + 2 * j);
+                    out[j] = (k < 2 ? r0 : r1)[2 * j + (k & 1)];
+                }
+            }
+        return 0;
+    }
     for (ptrdiff_t pl = 0; pl < planes; pl++) {
         const float *in = x->data + pl * H * W;
         float *out = y->data + pl * OH * OW;
@@ -88,6 +127,19 @@ int fer_maxpool2d_backward(const struct fer_pool2d *p, const struct fer_tensor *
     const int H = x->shape[2], W = x->shape[3], OH = dy->shape[2], OW = dy->shape[3];
     const ptrdiff_t planes = (ptrdiff_t)x->shape[0] * x->shape[1];
     memset(dx->data, 0, sizeof(float) * fer_tensor_numel(dx));
+    if (is_2x2(p)) {
+        for (ptrdiff_t pl = 0; pl < planes; pl++)
+            for (int i = 0; i < OH; i++) {
+                const float *r0 = x->data + (pl * H + 2 * i) * W, *r1 = r0 + W;
+                const float *g = dy->data + (pl * OH + i) * OW;
+                float *d0 = dx->data + (pl * H + 2 * i) * W, *d1 = d0 + W;
+                for (int j = 0; j < OW; j++) {
+                    int k = argmax4(r0 + 2 * j, r1 + 2 * j);
+                    (k < 2 ? d0 : d1)[2 * j + (k & 1)] = g[j];
+                }
+            }
+        return 0;
+    }
     for (ptrdiff_t pl = 0; pl < planes; pl++) {
         const float *in = x->data + pl * H * W;
         const float *g = dy->data + pl * OH * OW;

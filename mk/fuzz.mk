@@ -11,13 +11,22 @@
 #   make fuzz FUZZ_SECONDS=600         longer
 #   make fuzz FUZZ_TARGETS=png         one target
 #   make fuzz-build                    build only
+#
+# When scripts/build-fuzz-deps has built instrumented libpng and
+# libjpeg-turbo into $(FUZZ_BUILD)/deps, they are used instead of the
+# system's, so the fuzzer sees coverage inside the codecs too.
 
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_FLAGS   ?= -rss_limit_mb=2048 -timeout=30
+FUZZ_DEPS    ?= $(FUZZ_BUILD)/deps
 FUZZ_SRC     := $(wildcard fuzz/fuzz_*.c)
+ifneq ($(wildcard $(FUZZ_DEPS)/lib/libpng16.a $(FUZZ_DEPS)/lib/libjpeg.a),)
+FUZZ_INC     := -I$(abspath $(FUZZ_DEPS))/include
+FUZZ_LIBS    := $(abspath $(FUZZ_DEPS))/lib/libpng16.a $(abspath $(FUZZ_DEPS))/lib/libjpeg.a -lz
+endif
 FUZZ_ALL     := $(FUZZ_SRC:fuzz/fuzz_%.c=%)
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
@@ -29,13 +38,14 @@ fuzz-build: $(FUZZ_BINS)
 # that any lib/*.c is included without a list of its own.
 fuzz-lib:
 	$(MAKE) --no-print-directory $(FUZZ_BUILD)/libfer.a BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
-	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $(FUZZ_SAN)"
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+	    PKG_CFLAGS="$(FUZZ_INC) $(PKG_CFLAGS)"
 
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz-lib $(LIB_HDR)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Ilib $(PKG_CFLAGS) \
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Ilib $(FUZZ_INC) $(PKG_CFLAGS) \
 	    -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer $(FUZZ_SAN) \
-	    -o $@ $< $(FUZZ_BUILD)/libfer.a $(PKG_LIBS)
+	    -o $@ $< $(FUZZ_BUILD)/libfer.a $(FUZZ_LIBS) $(PKG_LIBS)
 
 fuzz: $(FUZZ_BINS)
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -579,6 +579,13 @@ static void parse_options(int argc, char **argv)
 
 static void prepare_outdir(void)
 {
+    /* "frames/" and "frames" name the same directory; keep paths clean. */
+    static char dir[4096];
+    snprintf(dir, sizeof dir, "%s", set.outdir);
+    size_t len = strlen(dir);
+    while (len > 1 && dir[len - 1] == '/')
+        dir[--len] = '\0';
+    set.outdir = dir;
     if (mkdir(set.outdir, 0777) != 0 && errno != EEXIST)
         fer_die(set.outdir, "cannot create directory: %s", strerror(errno));
     struct stat st;

@@ -28,7 +28,7 @@
 enum {
     OPT_CASCADE = FER_OPT_LONG, OPT_SCALE_FACTOR, OPT_MIN_NEIGHBORS, OPT_MIN_SIZE, OPT_MAX_SIZE,
     OPT_MASK, OPT_MIN_IOU, OPT_MAX_GAP, OPT_MIN_TRACK, OPT_SMOOTH, OPT_KEEP_EMPTY, OPT_SIZE,
-    OPT_MARGIN, OPT_WIDEN, OPT_BORDER, OPT_GREY, OPT_FORMAT, OPT_QUALITY,
+    OPT_MARGIN, OPT_WIDEN, OPT_BORDER, OPT_GREY, OPT_FORMAT, OPT_QUALITY, OPT_OVERLAP,
 };
 
 static const struct fer_option options[] = {
@@ -39,6 +39,8 @@ static const struct fer_option options[] = {
     {"min-size", OPT_MIN_SIZE, "WxH", "smallest face, e.g. 30x30 (default 30x30)"},
     {"max-size", OPT_MAX_SIZE, "WxH", "largest face (default: no limit)"},
     {"mask", OPT_MASK, "X,Y,W,H", "ignore faces centred in this area (screen overlays);\nrepeatable"},
+    {"overlap", OPT_OVERLAP, "R", "in one frame, drop a face whose box lies more than R\n"
+                                  "inside a surer one (default 0.5; 1: keep all)"},
     {"min-iou", OPT_MIN_IOU, "R", "least overlap to continue a track (default 0.3)"},
     {"max-gap", OPT_MAX_GAP, "N", "frames a track may miss before it ends (default 10)"},
     {"min-track", OPT_MIN_TRACK, "N", "drop tracks of fewer faces (default 5)"},
@@ -74,6 +76,7 @@ struct settings {
     struct fer_crop_params crop;
     struct fer_rect masks[MAX_MASKS];
     int n_masks, keep_empty, quality, quiet;
+    double overlap;
     enum fer_image_format format;
 };
 
@@ -118,6 +121,7 @@ static void parse_options(int argc, char **argv, struct settings *s)
     s->track = (struct fer_track_params){.min_iou = 0.3, .max_gap = 10, .min_length = 5};
     s->crop = (struct fer_crop_params){.size = 64, .channels = 3, .widen = 0.31};
     s->quality = 95;
+    s->overlap = 0.5;
     int c;
     while ((c = fer_cli_next(argc, argv)) != -1) {
         switch (c) {
@@ -140,6 +144,7 @@ static void parse_options(int argc, char **argv, struct settings *s)
                 fer_usage_error("--mask: at most %d areas", MAX_MASKS);
             parse_mask(optarg, &s->masks[s->n_masks++]);
             break;
+        case OPT_OVERLAP: s->overlap = fer_cli_double("--overlap", optarg, 0, 1); break;
         case OPT_MIN_IOU: s->track.min_iou = fer_cli_double("--min-iou", optarg, 0, 1); break;
         case OPT_MAX_GAP: s->track.max_gap = fer_cli_long("--max-gap", optarg, 0, 1000000); break;
         case OPT_MIN_TRACK: s->track.min_length = fer_cli_long("--min-track", optarg, 1, 1000000); break;
@@ -215,6 +220,37 @@ static void read_frame(const struct run *r, char **row, struct fer_image *im, in
         fer_die_error(row[r->col_path][0] ? path : fer_manifest_name(r->in));
 }
 
+/* Fraction of a's area that lies inside b. */
+static double inside(const struct fer_box *a, const struct fer_box *b)
+{
+    int x0 = a->x > b->x ? a->x : b->x, y0 = a->y > b->y ? a->y : b->y;
+    int x1 = a->x + a->w < b->x + b->w ? a->x + a->w : b->x + b->w;
+    int y1 = a->y + a->h < b->y + b->h ? a->y + a->h : b->y + b->h;
+    if (x1 <= x0 || y1 <= y0 || a->w <= 0 || a->h <= 0)
+        return 0;
+    return (double)(x1 - x0) * (y1 - y0) / ((double)a->w * a->h);
+}
+
+/* A cascade often reports one face twice, a tight box and a larger one
+ * around it; OpenCV's grouping keeps both. Two boxes on one face would be
+ * two "people" to the tracker, so keep the surer box (more hits; the larger
+ * on a tie) of any pair where one lies mostly inside the other. */
+static int suppressed(const struct settings *s, const struct fer_boxes *boxes, size_t i)
+{
+    const struct fer_box *a = &boxes->v[i];
+    for (size_t j = 0; j < boxes->n; j++) {
+        const struct fer_box *b = &boxes->v[j];
+        if (j == i)
+            continue;
+        int b_surer = b->score > a->score ||
+                      (b->score == a->score && ((long)b->w * b->h > (long)a->w * a->h ||
+                                                ((long)b->w * b->h == (long)a->w * a->h && j < i)));
+        if (b_surer && (inside(a, b) > s->overlap || inside(b, a) > s->overlap))
+            return 1;
+    }
+    return 0;
+}
+
 /* Pass 1: detect in every frame of the clip. */
 static void detect_clip(struct run *r, struct clip_state *c)
 {
@@ -226,7 +262,7 @@ static void detect_clip(struct run *r, struct clip_state *c)
             fer_die_error(c->rows[i][r->col_path]);
         fer_image_free(&grey);
         for (size_t b = 0; b < boxes.n; b++) {
-            if (masked(r->s, &boxes.v[b]))
+            if (masked(r->s, &boxes.v[b]) || (r->s->overlap < 1 && suppressed(r->s, &boxes, b)))
                 continue;
             c->dets = grow(c->dets, &c->cap_dets, c->n_dets + 1, sizeof *c->dets);
             const struct fer_box *x = &boxes.v[b];

