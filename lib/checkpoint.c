@@ -78,14 +78,15 @@ static const struct fer_weights_tensor *expect(const struct fer_weights *w, cons
     return wt;
 }
 
-int fer_model_import(struct fer_model *m, const struct fer_weights *w, const char *prefix)
+static int model_import(struct fer_model *m, const struct fer_weights *w, const char *prefix,
+                        int copy)
 {
     const struct fer_model_tensor *list;
     int n = fer_model_tensors(m, &list);
     char name[160];
     struct diffs d = {.count = 0};
     d.text[0] = '\0';
-    for (int pass = 0; pass < 2; pass++) { /* check everything, then copy */
+    for (int pass = 0; pass < 1 + copy; pass++) { /* check everything, then copy */
         for (int i = 0; i < n; i++) {
             snprintf(name, sizeof name, "%s%s", prefix, list[i].name);
             const struct fer_weights_tensor *wt = expect(w, name, list[i].value, &d);
@@ -100,6 +101,16 @@ int fer_model_import(struct fer_model *m, const struct fer_weights *w, const cha
             return diffs_fail(&d);
     }
     return 0;
+}
+
+int fer_model_import(struct fer_model *m, const struct fer_weights *w, const char *prefix)
+{
+    return model_import(m, w, prefix, 1);
+}
+
+int fer_model_check(struct fer_model *m, const struct fer_weights *w, const char *prefix)
+{
+    return model_import(m, w, prefix, 0);
 }
 
 int fer_params_export(const struct fer_param *params, int n, struct fer_weights *w)

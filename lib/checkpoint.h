@@ -43,6 +43,8 @@ int fer_model_export(struct fer_model *m, struct fer_weights *w, const char *pre
  * most 4 listed, then "and N more"). Tensors of w the model lacks are
  * ignored (a pretext head, the optimizer state). */
 int fer_model_import(struct fer_model *m, const struct fer_weights *w, const char *prefix);
+/* Only the checks of fer_model_import: 0, or -1 with the same message. */
+int fer_model_check(struct fer_model *m, const struct fer_weights *w, const char *prefix);
 
 /* The same for a list of parameters (a head): each value tensor under
  * params[i].name, which must be set. */

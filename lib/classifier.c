@@ -104,7 +104,10 @@ int fer_classifier_import(struct fer_classifier *c, const struct fer_weights *w)
 {
     struct fer_param head[2];
     int n = head_params(c, head);
-    /* Check the head first, so that a failure leaves c unchanged. */
+    /* Check everything first, so that a failure leaves c unchanged; the
+     * backbone's differences say most about what the file is. */
+    if (fer_model_check(c->backbone, w, "") < 0)
+        return -1;
     for (int i = 0; i < n; i++) {
         int64_t shape[2] = {head[i].value->shape[0], head[i].value->shape[1]};
         if (fer_weights_expect(w, head[i].name, head[i].value->ndim, shape) == NULL)
