@@ -3,6 +3,7 @@
 
 #include "checkpoint.h"
 #include "error.h"
+#include "nn_fan.h"
 #include "nn_linear.h"
 #include "rng.h"
 
@@ -15,6 +16,8 @@
 struct fer_classifier {
     struct fer_model *backbone;
     int features, classes, freeze, training;
+    int fan_head;       /* 1: "fan", 0: "linear" */
+    struct fer_fan fan; /* fan only */
     struct fer_linear fc;
     struct fer_param *params;
     int n_params;
@@ -24,11 +27,22 @@ struct fer_classifier {
     struct fer_tensor feat, pooled;
 };
 
+/* nn.Linear's reset_parameters: kaiming_uniform(a = sqrt 5) is
+ * uniform(+-1/sqrt(fan_in)), and so is the bias. */
+static void linear_reset(struct fer_linear *l, struct fer_rng *rng)
+{
+    double bound = 1.0 / sqrt((double)l->in_features);
+    for (size_t i = 0; i < fer_tensor_numel(&l->weight); i++)
+        l->weight.data[i] = (float)((2 * fer_rng_uniform(rng) - 1) * bound);
+    for (int i = 0; i < l->out_features; i++)
+        l->bias.data[i] = (float)((2 * fer_rng_uniform(rng) - 1) * bound);
+}
+
 struct fer_classifier *fer_classifier_new(const char *arch, int in_channels, const char *head,
                                           int classes, uint64_t seed)
 {
-    if (strcmp(head, "linear") != 0) {
-        fer_fail("unknown head '%s' (expected linear)", head);
+    if (strcmp(head, "linear") != 0 && strcmp(head, "fan") != 0) {
+        fer_fail("unknown head '%s' (expected linear or fan)", head);
         return NULL;
     }
     if (classes < 1 || classes > FER_CLASSES_MAX) {
@@ -45,17 +59,18 @@ struct fer_classifier *fer_classifier_new(const char *arch, int in_channels, con
         goto fail;
     c->features = fer_model_features(c->backbone);
     c->classes = classes;
-    if (fer_linear_init(&c->fc, c->features, classes, 1) < 0)
+    c->fan_head = strcmp(head, "fan") == 0;
+    int fc_in = c->fan_head ? 2 * c->features : c->features;
+    if (fer_linear_init(&c->fc, fc_in, classes, 1) < 0 ||
+        (c->fan_head && fer_fan_init(&c->fan, c->features) < 0))
         goto fail;
-    /* nn.Linear's reset_parameters: kaiming_uniform(a = sqrt 5) is
-     * uniform(+-1/sqrt(fan_in)), and so is the bias. */
     struct fer_rng rng;
     fer_rng_seed_stream(&rng, seed, 0x6663); /* apart from the backbone's */
-    double bound = 1.0 / sqrt((double)c->features);
-    for (size_t i = 0; i < fer_tensor_numel(&c->fc.weight); i++)
-        c->fc.weight.data[i] = (float)((2 * fer_rng_uniform(&rng) - 1) * bound);
-    for (int i = 0; i < classes; i++)
-        c->fc.bias.data[i] = (float)((2 * fer_rng_uniform(&rng) - 1) * bound);
+    linear_reset(&c->fc, &rng);
+    if (c->fan_head) {
+        linear_reset(&c->fan.alpha, &rng);
+        linear_reset(&c->fan.beta, &rng);
+    }
     return c;
 fail:
     fer_classifier_free(c);
@@ -68,6 +83,8 @@ void fer_classifier_free(struct fer_classifier *c)
         return;
     fer_model_free(c->backbone);
     fer_linear_free(&c->fc);
+    if (c->fan_head)
+        fer_fan_free(&c->fan);
     free(c->params);
     free(c);
 }
@@ -84,16 +101,30 @@ int fer_classifier_load_backbone(struct fer_classifier *c, const struct fer_weig
     return fer_model_import(c->backbone, w, "");
 }
 
-static int head_params(struct fer_classifier *c, struct fer_param p[2])
+enum { HEAD_PARAMS_MAX = 6 };
+
+/* The head's parameters in checkpoint order; biases skip weight decay. */
+static int head_params(struct fer_classifier *c, struct fer_param p[HEAD_PARAMS_MAX])
 {
-    p[0] = (struct fer_param){"fc.weight", &c->fc.weight, &c->fc.weight_grad, 0};
-    p[1] = (struct fer_param){"fc.bias", &c->fc.bias, &c->fc.bias_grad, 1};
-    return 2;
+    int n = 0;
+    if (c->fan_head) {
+        p[n++] = (struct fer_param){"fan.alpha.weight", &c->fan.alpha.weight,
+                                    &c->fan.alpha.weight_grad, 0};
+        p[n++] = (struct fer_param){"fan.alpha.bias", &c->fan.alpha.bias,
+                                    &c->fan.alpha.bias_grad, 1};
+        p[n++] = (struct fer_param){"fan.beta.weight", &c->fan.beta.weight,
+                                    &c->fan.beta.weight_grad, 0};
+        p[n++] = (struct fer_param){"fan.beta.bias", &c->fan.beta.bias,
+                                    &c->fan.beta.bias_grad, 1};
+    }
+    p[n++] = (struct fer_param){"fc.weight", &c->fc.weight, &c->fc.weight_grad, 0};
+    p[n++] = (struct fer_param){"fc.bias", &c->fc.bias, &c->fc.bias_grad, 1};
+    return n;
 }
 
 int fer_classifier_export(struct fer_classifier *c, struct fer_weights *w)
 {
-    struct fer_param head[2];
+    struct fer_param head[HEAD_PARAMS_MAX];
     int n = head_params(c, head);
     if (fer_model_export(c->backbone, w, "") < 0)
         return -1;
@@ -102,14 +133,15 @@ int fer_classifier_export(struct fer_classifier *c, struct fer_weights *w)
 
 int fer_classifier_import(struct fer_classifier *c, const struct fer_weights *w)
 {
-    struct fer_param head[2];
+    struct fer_param head[HEAD_PARAMS_MAX];
     int n = head_params(c, head);
     /* Check everything first, so that a failure leaves c unchanged; the
      * backbone's differences say most about what the file is. */
     if (fer_model_check(c->backbone, w, "") < 0)
         return -1;
     for (int i = 0; i < n; i++) {
-        int64_t shape[2] = {head[i].value->shape[0], head[i].value->shape[1]};
+        int64_t shape[2] = {head[i].value->shape[0],
+                            head[i].value->ndim > 1 ? head[i].value->shape[1] : 0};
         if (fer_weights_expect(w, head[i].name, head[i].value->ndim, shape) == NULL)
             return -1;
     }
@@ -134,7 +166,7 @@ int fer_classifier_params(struct fer_classifier *c, const struct fer_param **par
 {
     const struct fer_param *bp;
     int nb = c->freeze ? 0 : fer_model_params(c->backbone, &bp);
-    struct fer_param *p = realloc(c->params, (size_t)(nb + 2) * sizeof *p);
+    struct fer_param *p = realloc(c->params, (size_t)(nb + HEAD_PARAMS_MAX) * sizeof *p);
     if (p == NULL)
         return fer_fail("out of memory");
     c->params = p;
@@ -149,6 +181,8 @@ void fer_classifier_zero_grad(struct fer_classifier *c)
 {
     fer_model_zero_grad(c->backbone);
     fer_linear_zero_grad(&c->fc);
+    if (c->fan_head)
+        fer_fan_zero_grad(&c->fan);
 }
 
 int fer_classifier_forward(struct fer_classifier *c, const struct fer_tensor *x, int frames,
@@ -163,7 +197,11 @@ int fer_classifier_forward(struct fer_classifier *c, const struct fer_tensor *x,
         return -1;
     c->frames = frames;
     c->pooled = c->feat;
-    if (frames > 1) {
+    if (c->fan_head) {
+        if (fer_tensor_arena(&c->pooled, a, 2, (int[]){n, 2 * f}) < 0 ||
+            fer_fan_forward(&c->fan, &c->feat, frames, &c->pooled) < 0)
+            return -1;
+    } else if (frames > 1) {
         if (fer_tensor_arena(&c->pooled, a, 2, (int[]){n, f}) < 0)
             return -1;
         for (int i = 0; i < n; i++)
@@ -182,13 +220,19 @@ int fer_classifier_backward(struct fer_classifier *c, const struct fer_tensor *d
 {
     struct fer_tensor dpooled, dfeat;
     int total = c->feat.shape[0], n = c->pooled.shape[0], f = c->features;
-    if (c->freeze)
+    if (c->freeze && !c->fan_head)
         return fer_linear_backward(&c->fc, &c->pooled, dlogits, NULL);
-    if (fer_tensor_arena(&dpooled, a, 2, (int[]){n, f}) < 0 ||
+    if (fer_tensor_arena(&dpooled, a, 2, (int[]){n, c->pooled.shape[1]}) < 0 ||
         fer_linear_backward(&c->fc, &c->pooled, dlogits, &dpooled) < 0)
         return -1;
     dfeat = dpooled;
-    if (c->frames > 1) {
+    if (c->fan_head) {
+        if ((!c->freeze && fer_tensor_arena(&dfeat, a, 2, (int[]){total, f}) < 0) ||
+            fer_fan_backward(&c->fan, &c->feat, c->frames, &dpooled, c->freeze ? NULL : &dfeat) < 0)
+            return -1;
+        if (c->freeze)
+            return 0;
+    } else if (c->frames > 1) {
         if (fer_tensor_arena(&dfeat, a, 2, (int[]){total, f}) < 0)
             return -1;
         for (int i = 0; i < total; i++)

@@ -8,6 +8,9 @@
  * Heads:
  *   "linear"  logits = fc(f) on one frame; for examples of T > 1 frames,
  *             f is the mean of the T frames' features.
+ *   "fan"     frame attention over the T frames of a clip (nn_fan.h),
+ *             tensors "fan.alpha.*" and "fan.beta.*", then fc on the 2F
+ *             clip feature: logits = fc(FAN(f_1..f_T)).
  * Transfer: fer_classifier_load_backbone copies every backbone tensor from
  * a weight file (fer-pretrain's output, a torchvision state dict) and
  * ignores the rest (the pretext head, "fc.*"), checking names and shapes.
@@ -32,7 +35,7 @@ enum { FER_CLASSES_MAX = 64, FER_CLASS_NAME_MAX = 32 };
  * bt601-grey" so that a reader can refuse a file that expects otherwise. */
 struct fer_preprocess {
     char arch[16];
-    char head[16];  /* "linear" (classifier), "" when absent */
+    char head[16];  /* "linear" or "fan" (classifier), "" when absent */
     char task[16];  /* "expression", "middle", "rotation", "contrastive" */
     int channels, height, width;
     int seq_len;    /* frames per example */
@@ -54,9 +57,9 @@ int fer_preprocess_class(const struct fer_preprocess *p, const char *name);
 
 struct fer_classifier;
 
-/* A backbone of arch with in_channels and a head ("linear") for classes
- * outputs, initialised from seed (backbone: fer_model_init; fc: PyTorch's
- * uniform +-1/sqrt(features)). NULL with fer_error() set. */
+/* A backbone of arch with in_channels and a head ("linear" or "fan") for
+ * classes outputs, initialised from seed (backbone: fer_model_init; head
+ * layers: PyTorch's uniform +-1/sqrt(fan_in)). NULL with fer_error() set. */
 struct fer_classifier *fer_classifier_new(const char *arch, int in_channels, const char *head,
                                           int classes, uint64_t seed);
 void fer_classifier_free(struct fer_classifier *c);

@@ -121,6 +121,47 @@ START_TEST(test_frames_and_freeze)
 }
 END_TEST
 
+START_TEST(test_fan_head)
+{
+    struct fer_classifier *c = fer_classifier_new("cnn-s", 1, "fan", 3, 4);
+    ck_assert_ptr_nonnull(c);
+    struct fer_weights w;
+    fer_weights_init(&w);
+    ck_assert_int_eq(fer_classifier_export(c, &w), 0);
+    ck_assert_int_eq(fer_weights_find(&w, "fan.alpha.weight")->shape[1], 256);
+    ck_assert_int_eq(fer_weights_find(&w, "fan.beta.weight")->shape[1], 512);
+    ck_assert_int_eq(fer_weights_find(&w, "fc.weight")->shape[1], 512);
+    /* A linear model's file is not a FAN model. */
+    struct fer_classifier *lin = fer_classifier_new("cnn-s", 1, "linear", 3, 4);
+    ck_assert_int_eq(fer_classifier_import(lin, &w), -1);
+    ck_assert_int_eq(fer_classifier_import(c, &w), 0);
+    const struct fer_param *p;
+    fer_classifier_set_freeze(c, 1);
+    ck_assert_int_eq(fer_classifier_params(c, &p), 6);
+    fer_classifier_set_freeze(c, 0);
+    struct fer_arena *a = fer_arena_new(0);
+    struct fer_tensor x, l;
+    fer_tensor_alloc(&x, 4, (int[]){6, 1, 16, 16});
+    for (int i = 0; i < 6 * 256; i++)
+        x.data[i] = cosf((float)i * 0.37f);
+    fer_tensor_alloc(&l, 2, (int[]){2, 3});
+    fer_classifier_set_training(c, 1);
+    fer_classifier_zero_grad(c);
+    ck_assert_int_eq(fer_classifier_forward(c, &x, 3, &l, a), 0);
+    fer_tensor_fill(&l, 0.5f);
+    ck_assert_int_eq(fer_classifier_backward(c, &l, a), 0);
+    int n = fer_classifier_params(c, &p);
+    ck_assert(p[n - 6].grad->data[0] != 0.0f); /* fan.alpha.weight */
+    ck_assert(p[0].grad->data[0] != 0.0f);     /* the backbone's first conv */
+    fer_tensor_free(&x);
+    fer_tensor_free(&l);
+    fer_arena_free(a);
+    fer_weights_free(&w);
+    fer_classifier_free(c);
+    fer_classifier_free(lin);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("classifier");
@@ -129,6 +170,7 @@ int main(void)
     tcase_add_test(tc, test_preprocess_meta);
     tcase_add_test(tc, test_backbone_transfer);
     tcase_add_test(tc, test_frames_and_freeze);
+    tcase_add_test(tc, test_fan_head);
     suite_add_tcase(s, tc);
     return fer_run_suite(s);
 }
