@@ -23,6 +23,12 @@ static int grow(struct fer_examples *e, size_t *cap, int keep_rows)
     size_t *ln = realloc(e->lines, c * sizeof *ln);
     if (ln != NULL)
         e->lines = ln;
+    if (e->clips != NULL || *cap == 0) {
+        char **cl = realloc(e->clips, c * sizeof *cl);
+        if (cl == NULL)
+            return fer_fail("out of memory");
+        e->clips = cl;
+    }
     char ***r = keep_rows ? realloc(e->rows, c * sizeof *r) : e->rows;
     if (r != NULL)
         e->rows = r;
@@ -56,6 +62,7 @@ int fer_examples_read(const char *path, int keep_rows, struct fer_examples *e)
     if (col < 0)
         col = fer_manifest_find(m, "path");
     int col_label = fer_manifest_find(m, "label");
+    int col_clip = fer_manifest_find(m, "clip");
     size_t cap = 0;
     char **fields;
     int rc = 0;
@@ -101,14 +108,27 @@ int fer_examples_read(const char *path, int keep_rows, struct fer_examples *e)
         }
         e->labels[e->n] = label;
         e->lines[e->n] = line;
+        e->clips[e->n] = strdup(col_clip >= 0 ? fields[col_clip] : "");
+        if (e->clips[e->n] == NULL) {
+            free(e->paths[e->n]);
+            rc = fer_fail("out of memory");
+            break;
+        }
         if (keep_rows && (e->rows[e->n] = copy_fields(fields, e->n_columns)) == NULL) {
             free(e->paths[e->n]);
+            free(e->clips[e->n]);
             rc = fer_fail("out of memory");
             break;
         }
         e->n++;
     }
 end:
+    if (rc == 0 && col_clip < 0 && e->clips != NULL) {
+        for (size_t i = 0; i < e->n; i++)
+            free(e->clips[i]);
+        free(e->clips);
+        e->clips = NULL;
+    }
     fer_manifest_close(m);
     if (rc < 0) {
         fer_examples_free(e);
@@ -121,6 +141,8 @@ void fer_examples_free(struct fer_examples *e)
 {
     for (size_t i = 0; i < e->n; i++) {
         free(e->paths[i]);
+        if (e->clips != NULL)
+            free(e->clips[i]);
         if (e->rows != NULL) {
             for (size_t j = 0; j < e->n_columns; j++)
                 free(e->rows[i][j]);
@@ -136,6 +158,7 @@ void fer_examples_free(struct fer_examples *e)
     free(e->labels);
     free(e->lines);
     free(e->name);
+    free(e->clips);
     memset(e, 0, sizeof *e);
 }
 
@@ -145,4 +168,103 @@ void fer_examples_count(const struct fer_examples *e, size_t counts[8])
     for (size_t i = 0; i < e->n; i++)
         if (e->labels[i] >= 0)
             counts[e->labels[i]]++;
+}
+
+/* qsort by clip name, then row: a stable grouping without a hash table. */
+static const struct fer_examples *sort_examples;
+
+static int by_clip(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    int c = strcmp(sort_examples->clips[i], sort_examples->clips[j]);
+    return c != 0 ? c : (i > j) - (i < j);
+}
+
+struct group_span {
+    size_t first, begin, end; /* first row index; span in the sorted list */
+};
+
+static int by_first(const void *a, const void *b)
+{
+    size_t i = ((const struct group_span *)a)->first, j = ((const struct group_span *)b)->first;
+    return (i > j) - (i < j);
+}
+
+int fer_examples_group(const struct fer_examples *e, int by_row, struct fer_example_groups *g)
+{
+    memset(g, 0, sizeof *g);
+    if (!by_row && e->clips == NULL)
+        return fer_fail("no 'clip' column: a clip model needs the rows grouped by clip");
+    size_t n = e->n;
+    size_t *sorted = malloc((n ? n : 1) * sizeof *sorted);
+    struct group_span *spans = malloc((n ? n : 1) * sizeof *spans);
+    g->start = malloc((n + 1) * sizeof *g->start);
+    g->rows = malloc((n ? n : 1) * sizeof *g->rows);
+    g->labels = malloc((n ? n : 1) * sizeof *g->labels);
+    if (sorted == NULL || spans == NULL || g->start == NULL || g->rows == NULL ||
+        g->labels == NULL) {
+        free(sorted);
+        free(spans);
+        fer_example_groups_free(g);
+        return fer_fail("out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = i;
+    if (!by_row) {
+        sort_examples = e;
+        qsort(sorted, n, sizeof *sorted, by_clip);
+    }
+    size_t ng = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (by_row || i == 0 || strcmp(e->clips[sorted[i]], e->clips[sorted[i - 1]]) != 0)
+            spans[ng++] = (struct group_span){sorted[i], i, i + 1};
+        else
+            spans[ng - 1].end = i + 1;
+    }
+    qsort(spans, ng, sizeof *spans, by_first);
+    size_t k = 0;
+    int rc = 0;
+    for (size_t gi = 0; gi < ng; gi++) {
+        g->start[gi] = k;
+        g->labels[gi] = -1;
+        for (size_t i = spans[gi].begin; i < spans[gi].end; i++) {
+            size_t row = sorted[i];
+            g->rows[k++] = row;
+            int l = e->labels[row];
+            if (l >= 0 && g->labels[gi] >= 0 && l != g->labels[gi] && rc == 0)
+                rc = fer_fail("clip '%s': labels %s and %s", e->clips[row],
+                              fer_label_name(g->labels[gi]), fer_label_name(l));
+            if (l >= 0)
+                g->labels[gi] = l;
+        }
+    }
+    g->start[ng] = k;
+    g->n = ng;
+    free(sorted);
+    free(spans);
+    if (rc < 0)
+        fer_example_groups_free(g);
+    return rc;
+}
+
+void fer_example_groups_free(struct fer_example_groups *g)
+{
+    free(g->start);
+    free(g->rows);
+    free(g->labels);
+    memset(g, 0, sizeof *g);
+}
+
+void fer_examples_sample(size_t n, int segments, struct fer_rng *rng, size_t *out)
+{
+    for (int s = 0; s < segments; s++) {
+        size_t lo = n * (size_t)s / (size_t)segments;
+        size_t hi = n * (size_t)(s + 1) / (size_t)segments;
+        if (hi <= lo) {
+            out[s] = lo < n ? lo : n - 1; /* fewer rows than segments: repeat */
+            continue;
+        }
+        size_t len = hi - lo;
+        out[s] = lo + (rng != NULL ? fer_rng_below(rng, (uint32_t)len) : len / 2);
+    }
 }

@@ -35,14 +35,17 @@ enum {
     OPT_CLASS_WEIGHTS, OPT_SMOOTHING, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_OPTIMIZER,
     OPT_SCHEDULE, OPT_WARMUP, OPT_WD, OPT_SIZE, OPT_CHANNELS, OPT_SEED, OPT_CKPT,
     OPT_CKPT_EVERY, OPT_RESUME, OPT_LOG, OPT_CLASSES, OPT_MOMENTUM, OPT_NO_AUGMENT,
-    OPT_CLIP,
+    OPT_CLIP, OPT_FRAMES,
 };
 
 static const struct fer_option options[] = {
     {"output", 'o', "FILE", "write the trained model here (required)"},
     {"init", OPT_INIT, "FILE", "copy the backbone from this weight file (fer-pretrain)"},
     {"arch", OPT_ARCH, "ARCH", "cnn-s (default) or resnet18"},
-    {"head", OPT_HEAD, "HEAD", "linear (default)"},
+    {"head", OPT_HEAD, "HEAD", "linear (default; single images) or fan (frame attention\n"
+                               "over the clips of the `clip` column)"},
+    {"frames", OPT_FRAMES, "N", "fan: frames per clip, one from each of N equal\n"
+                                "segments (default 3)"},
     {"ial", OPT_IAL, NULL, "inter-sample attention (not implemented yet)"},
     {"val", OPT_VAL, "FILE", "validation manifest: keep the epoch with the best accuracy"},
     {"freeze", OPT_FREEZE, NULL, "train the head only (linear probe)"},
@@ -87,7 +90,7 @@ static const struct fer_cli cli = {
 struct settings {
     const char *output, *init, *arch, *head, *val, *train, *classes, *ckpt, *log;
     int freeze, class_weights, epochs, batch, optimizer, schedule, warmup, size, channels;
-    int threads, ckpt_every, resume, quiet, augment;
+    int threads, ckpt_every, resume, quiet, augment, frames;
     double smoothing, lr, wd, momentum, clip;
     uint64_t seed;
     char options[4096]; /* as given, minus --resume: recorded in the output */
@@ -113,7 +116,7 @@ static void parse_options(int argc, char **argv, struct settings *s)
     static const char *const weights[] = {"none", "auto", NULL};
     *s = (struct settings){.arch = "cnn-s", .head = "linear", .smoothing = 0.1, .epochs = 30,
                            .batch = 64, .lr = -1, .wd = -1, .momentum = 0.9, .warmup = 1,
-                           .seed = 1, .augment = 1};
+                           .seed = 1, .augment = 1, .frames = 3};
     record_options(s, argc, argv);
     int c;
     while ((c = fer_cli_next(argc, argv)) != -1) {
@@ -140,6 +143,7 @@ static void parse_options(int argc, char **argv, struct settings *s)
         case OPT_WARMUP: s->warmup = (int)fer_cli_long("--warmup", optarg, 0, 100000); break;
         case OPT_CLIP: s->clip = fer_cli_double("--clip", optarg, 0, 1e9); break;
         case OPT_NO_AUGMENT: s->augment = 0; break;
+        case OPT_FRAMES: s->frames = (int)fer_cli_long("--frames", optarg, 1, 64); break;
         case OPT_SIZE: s->size = (int)fer_cli_long("--size", optarg, 8, 1024); break;
         case OPT_CHANNELS: s->channels = (int)fer_cli_long("--channels", optarg, 1, 3); break;
         case OPT_SEED:
@@ -160,8 +164,6 @@ static void parse_options(int argc, char **argv, struct settings *s)
     if (optind + 1 != argc)
         fer_usage_error("one training manifest expected (got %d)", argc - optind);
     s->train = argv[optind];
-    if (strcmp(s->head, "fan") == 0)
-        fer_usage_error("--head fan is not implemented yet");
     if (s->channels == 2)
         fer_usage_error("--channels: 1 or 3");
     if (s->lr < 0)
@@ -170,13 +172,20 @@ static void parse_options(int argc, char **argv, struct settings *s)
         s->wd = s->optimizer == 0 ? 5e-4 : 0.05;
 }
 
+/* A manifest's labelled examples: single rows, or clips for the fan head. */
+struct set {
+    struct fer_examples e;
+    struct fer_example_groups g;
+    size_t n;      /* labelled examples */
+    size_t *group; /* their group indices */
+    int *target;   /* their class indices */
+};
+
 /* Everything the run holds. */
 struct run {
     struct settings *s;
-    struct fer_examples train, val;
-    int *train_target, *val_target; /* class indices */
-    size_t n_train;                 /* training rows with a label */
-    const char **train_paths;
+    struct set train, val;
+    int frames;                     /* images per example: 1, or --frames for fan */
     struct fer_preprocess pre;
     float class_weight[FER_CLASSES_MAX];
     struct fer_classifier *c;
@@ -197,52 +206,63 @@ struct run {
     struct fer_weights best;  /* the best epoch's classifier tensors */
 };
 
-/* Map manifest labels to class indices; rows without a label are dropped
- * when training (drop = 1) and refused otherwise. */
-static int *targets_for(const struct run *r, struct fer_examples *e, int drop, size_t *kept)
+/* Group the rows (clips for fan, else one row per example) and map the
+ * labels to class indices; unlabelled examples are left out. */
+static void set_build(const struct run *r, struct set *st, const char *file)
 {
-    int *t = malloc((e->n ? e->n : 1) * sizeof *t);
-    if (t == NULL)
+    if (fer_examples_group(&st->e, r->frames == 1, &st->g) < 0)
+        fer_die_error(file);
+    st->group = malloc((st->g.n ? st->g.n : 1) * sizeof *st->group);
+    st->target = malloc((st->g.n ? st->g.n : 1) * sizeof *st->target);
+    if (st->group == NULL || st->target == NULL)
         fer_die(NULL, "out of memory");
-    size_t k = 0;
-    for (size_t i = 0; i < e->n; i++) {
-        if (e->labels[i] < 0) {
-            if (drop) {
-                free(e->paths[i]);
-                e->paths[i] = NULL;
-                continue;
-            }
-            fer_die(e->name, "line %zu: no label", e->lines[i]);
-        }
-        const char *name = fer_label_name(e->labels[i]);
+    st->n = 0;
+    for (size_t i = 0; i < st->g.n; i++) {
+        if (st->g.labels[i] < 0)
+            continue;
+        const char *name = fer_label_name(st->g.labels[i]);
         int c = fer_preprocess_class(&r->pre, name);
         if (c < 0)
-            fer_die(e->name, "line %zu: label '%s' is not one of the classes (%s)", e->lines[i],
-                    name, r->s->classes);
-        e->paths[k] = e->paths[i];
-        if (k != i)
-            e->paths[i] = NULL;
-        e->lines[k] = e->lines[i];
-        e->labels[k] = e->labels[i];
-        t[k++] = c;
+            fer_die(st->e.name, "line %zu: label '%s' is not one of the classes (%s)",
+                    st->e.lines[st->g.rows[st->g.start[i]]], name, r->s->classes);
+        st->group[st->n] = i;
+        st->target[st->n++] = c;
     }
-    /* Dropped rows' paths were freed by nobody: free them now. */
-    for (size_t i = k; i < e->n; i++)
-        free(e->paths[i]), e->paths[i] = NULL;
-    e->n = k;
-    *kept = k;
-    return t;
+}
+
+static void set_free(struct set *st)
+{
+    free(st->group);
+    free(st->target);
+    fer_example_groups_free(&st->g);
+    fer_examples_free(&st->e);
+}
+
+/* The image paths of examples order[0..n) (frames each): the segment
+ * sampling of fer_examples_sample, random with rng, middle frames without. */
+static void set_inputs(const struct run *r, const struct set *st, const size_t *order,
+                       struct fer_rng *rng, const char **paths, int *targets)
+{
+    size_t pick[256];
+    for (size_t i = 0; i < st->n; i++) {
+        size_t k = order != NULL ? order[i] : i, g = st->group[k];
+        size_t first = st->g.start[g], len = st->g.start[g + 1] - first;
+        fer_examples_sample(len, r->frames, rng, pick);
+        for (int t = 0; t < r->frames; t++)
+            paths[i * (size_t)r->frames + (size_t)t] = st->e.paths[st->g.rows[first + pick[t]]];
+        targets[i] = st->target[k];
+    }
 }
 
 static void read_data(struct run *r)
 {
     struct settings *s = r->s;
-    if (fer_examples_read(s->train, 0, &r->train) < 0)
+    if (fer_examples_read(s->train, 0, &r->train.e) < 0)
         fer_die_error(s->train);
     static char classes[FER_CLASSES_MAX * FER_CLASS_NAME_MAX];
     if (s->classes == NULL) {
         size_t counts[8];
-        fer_examples_count(&r->train, counts);
+        fer_examples_count(&r->train.e, counts);
         classes[0] = '\0';
         for (int k = 0; k < FER_LABEL_COUNT; k++)
             if (counts[k] > 0)
@@ -266,25 +286,24 @@ static void read_data(struct run *r)
     }
     if (fer_preprocess_set_classes(&r->pre, s->classes) < 0)
         fer_usage_error("--classes: %s", fer_error());
-    r->train_target = targets_for(r, &r->train, 1, &r->n_train);
-    if (r->n_train < 2)
-        fer_die(s->train, "fewer than 2 labelled rows");
+    set_build(r, &r->train, s->train);
+    if (r->train.n < 2)
+        fer_die(s->train, "fewer than 2 labelled examples");
     if (s->val != NULL) {
-        size_t n;
-        if (fer_examples_read(s->val, 0, &r->val) < 0)
+        if (fer_examples_read(s->val, 0, &r->val.e) < 0)
             fer_die_error(s->val);
-        r->val_target = targets_for(r, &r->val, 1, &n);
-        if (n == 0)
-            fer_die(s->val, "no labelled rows");
+        set_build(r, &r->val, s->val);
+        if (r->val.n == 0)
+            fer_die(s->val, "no labelled examples");
     }
     size_t counts[FER_CLASSES_MAX] = {0};
-    for (size_t i = 0; i < r->n_train; i++)
-        counts[r->train_target[i]]++;
+    for (size_t i = 0; i < r->train.n; i++)
+        counts[r->train.target[i]]++;
     for (int k = 0; k < r->pre.n_classes; k++) {
         /* "balanced" weights n / (K n_k); a class absent from training gets 1. */
         r->class_weight[k] = 1.0f;
         if (s->class_weights && counts[k] > 0)
-            r->class_weight[k] = (float)((double)r->n_train / (r->pre.n_classes * (double)counts[k]));
+            r->class_weight[k] = (float)((double)r->train.n / (r->pre.n_classes * (double)counts[k]));
     }
 }
 
@@ -314,7 +333,7 @@ static void build_model(struct run *r)
     snprintf(r->pre.task, sizeof r->pre.task, "expression");
     r->pre.channels = s->channels;
     r->pre.height = r->pre.width = s->size;
-    r->pre.seq_len = 1;
+    r->pre.seq_len = r->frames;
     r->c = fer_classifier_new(s->arch, s->channels, s->head, r->pre.n_classes, s->seed);
     if (r->c == NULL)
         fer_die_error(NULL);
@@ -338,7 +357,7 @@ static void build_model(struct run *r)
 
     /* Drop the last short batch: batch norm needs more than one example, and
      * equal batches keep the schedule simple. */
-    r->steps_per_epoch = (int)(r->n_train / (size_t)s->batch);
+    r->steps_per_epoch = (int)(r->train.n / (size_t)s->batch);
     if (r->steps_per_epoch == 0)
         r->steps_per_epoch = 1;
     int total = s->epochs * r->steps_per_epoch;
@@ -359,7 +378,7 @@ static void build_model(struct run *r)
     }
 
     struct fer_loader_spec ls = {.channels = s->channels, .height = s->size, .width = s->size,
-                                 .inputs = 1, .batch = s->batch, .cache = 1, .prefetch = 1,
+                                 .inputs = r->frames, .batch = s->batch, .cache = 1, .prefetch = 1,
                                  .seed = s->seed};
     fer_augment_default(&ls.augment);
     if (!s->augment)
@@ -469,7 +488,7 @@ static void train_step(struct run *r, const struct fer_batch *b)
     fer_classifier_zero_grad(r->c);
     if (fer_tensor_arena(&logits, r->arena, 2, (int[]){b->count, k}) < 0 ||
         fer_tensor_arena(&dlogits, r->arena, 2, (int[]){b->count, k}) < 0 ||
-        fer_classifier_forward(r->c, &b->x, 1, &logits, r->arena) < 0 ||
+        fer_classifier_forward(r->c, &b->x, r->frames, &logits, r->arena) < 0 ||
         fer_cross_entropy_loss(&logits, b->target, r->class_weight, (float)r->s->smoothing,
                                &loss, &dlogits) < 0 ||
         fer_classifier_backward(r->c, &dlogits, r->arena) < 0)
@@ -490,11 +509,17 @@ static void train_step(struct run *r, const struct fer_batch *b)
 /* Validation loss (plain cross-entropy) and accuracy. */
 static void validate(struct run *r, double *loss_out, double *acc_out)
 {
-    const struct fer_examples *v = &r->val;
+    const struct set *v = &r->val;
+    const char **paths = malloc(v->n * (size_t)r->frames * sizeof *paths);
+    int *targets = malloc(v->n * sizeof *targets);
+    if (paths == NULL || targets == NULL)
+        fer_die(NULL, "out of memory");
+    set_inputs(r, v, NULL, NULL, paths, targets);
     fer_classifier_set_training(r->c, 0);
-    if (fer_loader_start(r->loader, v->n, (const char *const *)v->paths, r->val_target, NULL, 0,
-                         0) < 0)
+    if (fer_loader_start(r->loader, v->n, paths, targets, NULL, 0, 0) < 0)
         fer_die_error(r->s->val);
+    free(paths);
+    free(targets);
     struct fer_batch b;
     int rc, k = r->pre.n_classes;
     double loss_sum = 0;
@@ -504,7 +529,7 @@ static void validate(struct run *r, double *loss_out, double *acc_out)
         double loss;
         fer_arena_reset(r->arena);
         if (fer_tensor_arena(&logits, r->arena, 2, (int[]){b.count, k}) < 0 ||
-            fer_classifier_forward(r->c, &b.x, 1, &logits, r->arena) < 0 ||
+            fer_classifier_forward(r->c, &b.x, r->frames, &logits, r->arena) < 0 ||
             fer_cross_entropy_loss(&logits, b.target, NULL, 0, &loss, NULL) < 0)
             fer_die_error(NULL);
         loss_sum += loss * b.count;
@@ -566,7 +591,8 @@ int main(int argc, char **argv)
     parse_options(argc, argv, &s);
     if (s.threads > 0)
         openblas_set_num_threads(s.threads);
-    struct run r = {.s = &s, .best_epoch = -1, .best_accuracy = -1};
+    struct run r = {.s = &s, .best_epoch = -1, .best_accuracy = -1,
+                    .frames = strcmp(s.head, "fan") == 0 ? s.frames : 1};
     fer_weights_init(&r.best);
     read_data(&r);
     build_model(&r);
@@ -585,9 +611,9 @@ int main(int argc, char **argv)
         (log = fer_train_log_open(s.log, extra, 2, resumed ? r.pos.step : -1)) == NULL)
         fer_die_error(NULL);
 
-    size_t n = r.n_train;
+    size_t n = r.train.n;
     size_t *order = malloc(n * sizeof *order);
-    const char **paths = malloc(n * sizeof *paths);
+    const char **paths = malloc(n * (size_t)r.frames * sizeof *paths);
     int *targets = malloc(n * sizeof *targets);
     if (order == NULL || paths == NULL || targets == NULL)
         fer_die(NULL, "out of memory");
@@ -599,10 +625,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < n; i++)
             order[i] = i;
         fer_rng_shuffle(&rng, order, n, sizeof *order);
-        for (size_t i = 0; i < n; i++) {
-            paths[i] = r.train.paths[order[i]];
-            targets[i] = r.train_target[order[i]];
-        }
+        set_inputs(&r, &r.train, order, &rng, paths, targets);
         if (fer_loader_start(r.loader, n, paths, targets, NULL, s.augment, (uint64_t)epoch) < 0)
             fer_die_error(s.train);
         struct fer_progress prog;
@@ -662,10 +685,8 @@ int main(int argc, char **argv)
     free(order);
     free(paths);
     free(targets);
-    free(r.train_target);
-    free(r.val_target);
-    fer_examples_free(&r.train);
-    fer_examples_free(&r.val);
+    set_free(&r.train);
+    set_free(&r.val);
     fer_weights_free(&r.best);
     fer_loader_free(r.loader);
     fer_arena_free(r.arena);
