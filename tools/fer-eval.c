@@ -101,25 +101,25 @@ static struct fer_classifier *load_model(const char *path, struct fer_preprocess
 
 /* The class index of each example, -1 for unlabelled rows; dies on a label
  * the model does not know. */
-static int *map_labels(const struct fer_examples *e, const struct fer_preprocess *pre,
-                       size_t *labelled)
+static int *map_labels(const struct fer_examples *e, const struct fer_example_groups *g,
+                       const struct fer_preprocess *pre, size_t *labelled)
 {
-    int *t = malloc((e->n ? e->n : 1) * sizeof *t);
+    int *t = malloc((g->n ? g->n : 1) * sizeof *t);
     if (t == NULL)
         fer_die(NULL, "out of memory");
     char list[FER_CLASSES_MAX * (FER_CLASS_NAME_MAX + 1)] = "";
     for (int k = 0; k < pre->n_classes; k++)
         strcat(strcat(list, k ? "," : ""), pre->classes[k]);
     *labelled = 0;
-    for (size_t i = 0; i < e->n; i++) {
+    for (size_t i = 0; i < g->n; i++) {
         t[i] = -1;
-        if (e->labels[i] < 0)
+        if (g->labels[i] < 0)
             continue;
-        const char *name = fer_label_name(e->labels[i]);
+        const char *name = fer_label_name(g->labels[i]);
         t[i] = fer_preprocess_class(pre, name);
         if (t[i] < 0)
             fer_die(e->name, "line %zu: label '%s' is not a class of the model (%s)",
-                    e->lines[i], name, list);
+                    e->lines[g->rows[g->start[i]]], name, list);
         (*labelled)++;
     }
     return t;
@@ -135,7 +135,8 @@ struct predictions {
 };
 
 static void predictions_open(struct predictions *p, const char *path,
-                             const struct fer_examples *e, const struct fer_preprocess *pre)
+                             const struct fer_examples *e, const struct fer_preprocess *pre,
+                             int clips)
 {
     int n = pre->n_classes + 1;
     p->extra = calloc((size_t)n, sizeof *p->extra);
@@ -155,8 +156,12 @@ static void predictions_open(struct predictions *p, const char *path,
             fer_die_error(path);
         p->fp = p->atomic.fp;
     }
-    if (fer_manifest_layout_init(&p->layout, (const char *const *)e->header, e->n_columns,
-                                 (const char *const *)p->extra, (size_t)n) < 0 ||
+    /* Clips: one row per clip, named by its clip and label. */
+    static const char *const clip_columns[] = {"clip", "label"};
+    const char *const *in = clips ? clip_columns : (const char *const *)e->header;
+    size_t n_in = clips ? 2 : e->n_columns;
+    if (fer_manifest_layout_init(&p->layout, in, n_in, (const char *const *)p->extra,
+                                 (size_t)n) < 0 ||
         (p->w = fer_manifest_writer_new(p->fp, p->layout.columns, p->layout.n_out)) == NULL)
         fer_die_error(path);
 }
@@ -173,8 +178,12 @@ int main(int argc, char **argv)
     struct fer_examples e;
     if (fer_examples_read(s.input, s.predictions != NULL, &e) < 0)
         fer_die_error(strcmp(s.input, "-") == 0 ? "stdin" : s.input);
+    int clips = strcmp(pre.head, "fan") == 0, frames = clips ? pre.seq_len : 1;
+    struct fer_example_groups g;
+    if (fer_examples_group(&e, !clips, &g) < 0)
+        fer_die_error(e.name);
     size_t labelled;
-    int *truth = map_labels(&e, &pre, &labelled);
+    int *truth = map_labels(&e, &g, &pre, &labelled);
     int scoring = labelled > 0;
     if (!scoring && s.predictions == NULL)
         fer_die(e.name, "no labelled rows: nothing to score (use --predictions to predict)");
@@ -191,20 +200,28 @@ int main(int argc, char **argv)
         fer_die_error(s.model);
     struct predictions p = {0};
     if (s.predictions != NULL)
-        predictions_open(&p, s.predictions, &e, &pre);
+        predictions_open(&p, s.predictions, &e, &pre, clips);
 
     struct fer_loader_spec ls = {.channels = pre.channels, .height = pre.height,
-                                 .width = pre.width, .inputs = 1, .batch = s.batch,
+                                 .width = pre.width, .inputs = frames, .batch = s.batch,
                                  .prefetch = 1};
-    int *targets = malloc((e.n ? e.n : 1) * sizeof *targets);
+    int *targets = malloc((g.n ? g.n : 1) * sizeof *targets);
+    const char **paths = malloc((g.n ? g.n : 1) * (size_t)frames * sizeof *paths);
+    size_t pick[256];
     struct fer_loader *loader = fer_loader_new(&ls);
     struct fer_arena *arena = fer_arena_new(0);
-    if (targets == NULL || loader == NULL || arena == NULL)
+    if (targets == NULL || paths == NULL || loader == NULL || arena == NULL)
         fer_die_error(NULL);
-    for (size_t i = 0; i < e.n; i++)
+    for (size_t i = 0; i < g.n; i++) {
         targets[i] = truth[i] < 0 ? 0 : truth[i];
-    if (fer_loader_start(loader, e.n, (const char *const *)e.paths, targets, NULL, 0, 0) < 0)
+        /* The middle frame of each segment: what fer-finetune validates on. */
+        fer_examples_sample(g.start[i + 1] - g.start[i], frames, NULL, pick);
+        for (int t = 0; t < frames; t++)
+            paths[i * (size_t)frames + (size_t)t] = e.paths[g.rows[g.start[i] + pick[t]]];
+    }
+    if (fer_loader_start(loader, g.n, paths, targets, NULL, 0, 0) < 0)
         fer_die_error(e.name);
+    free(paths);
     struct fer_batch b;
     int rc, K = pre.n_classes;
     size_t done = 0;
@@ -212,7 +229,7 @@ int main(int argc, char **argv)
         struct fer_tensor logits;
         fer_arena_reset(arena);
         if (fer_tensor_arena(&logits, arena, 2, (int[]){b.count, K}) < 0 ||
-            fer_classifier_forward(c, &b.x, 1, &logits, arena) < 0)
+            fer_classifier_forward(c, &b.x, frames, &logits, arena) < 0)
             fer_die_error(s.model);
         for (int i = 0; i < b.count; i++, done++) {
             const float *z = logits.data + (size_t)i * K;
@@ -234,7 +251,11 @@ int main(int argc, char **argv)
             const char *vals[FER_CLASSES_MAX + 1];
             for (int k = 0; k <= K; k++)
                 vals[k] = p.values[k];
-            if (fer_manifest_write(p.w, fer_manifest_layout_row(&p.layout, e.rows[done], vals)) < 0)
+            size_t row = g.rows[g.start[done]];
+            char *clip_fields[2] = {clips ? e.clips[row] : NULL,
+                                    (char *)(truth[done] >= 0 ? pre.classes[truth[done]] : "")};
+            char *const *in = clips ? clip_fields : e.rows[row];
+            if (fer_manifest_write(p.w, fer_manifest_layout_row(&p.layout, in, vals)) < 0)
                 fer_die_error(s.predictions);
         }
     }
@@ -283,14 +304,16 @@ int main(int argc, char **argv)
     if (!s.quiet && scoring) {
         struct fer_metrics m;
         if (fer_metrics_compute(&conf, &m) == 0)
-            fprintf(stderr, "%s: %zu images, %zu labelled: accuracy %.4f, average accuracy %.4f\n",
-                    cli.name, e.n, labelled, m.overall_accuracy, m.average_accuracy);
+            fprintf(stderr, "%s: %zu %s, %zu labelled: accuracy %.4f, average accuracy %.4f\n",
+                    cli.name, g.n, clips ? "clips" : "images", labelled, m.overall_accuracy,
+                    m.average_accuracy);
     }
     fer_confusion_free(&conf);
     fer_loader_free(loader);
     fer_arena_free(arena);
     free(targets);
     free(truth);
+    fer_example_groups_free(&g);
     fer_examples_free(&e);
     fer_classifier_free(c);
     return FER_EXIT_OK;
