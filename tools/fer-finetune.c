@@ -666,9 +666,12 @@ int main(int argc, char **argv)
         double ex[2] = {vloss, vacc};
         if (log != NULL && fer_train_log_write(log, epoch + 1, r.pos.step, tl, ta, lr, seconds, ex) < 0)
             fer_die_error(s.log);
-        if (!s.quiet && isatty(2))
-            fprintf(stderr, "epoch %d: loss %.4f accuracy %.4f%s\n", epoch + 1, tl, ta,
-                    s.val ? "" : "");
+        if (!s.quiet && isatty(2)) {
+            fprintf(stderr, "epoch %d: loss %.4f accuracy %.4f", epoch + 1, tl, ta);
+            if (s.val != NULL)
+                fprintf(stderr, ", validation loss %.4f accuracy %.4f", vloss, vacc);
+            fputc('\n', stderr);
+        }
         r.pos.epoch = epoch + 1;
         r.pos.batch = 0;
         r.epoch_loss = 0;
