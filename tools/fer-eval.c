@@ -78,7 +78,7 @@ static void parse_options(int argc, char **argv, struct settings *s)
 
 static struct fer_classifier *load_model(const char *path, struct fer_preprocess *pre)
 {
-    struct fer_weights w;
+    static struct fer_weights w; /* static: reachable if we die */
     fer_weights_init(&w);
     if (fer_weights_read(path, &w) < 0)
         fer_die_error(path);
@@ -87,8 +87,8 @@ static struct fer_classifier *load_model(const char *path, struct fer_preprocess
     if (pre->task[0] != '\0' && strcmp(pre->task, "expression") != 0)
         fer_die(path, "a %s pretext model, not an expression classifier", pre->task);
     const char *head = pre->head[0] ? pre->head : "linear";
-    struct fer_classifier *c =
-        fer_classifier_new(pre->arch, pre->channels, head, pre->n_classes, 0);
+    static struct fer_classifier *c;
+    c = fer_classifier_new(pre->arch, pre->channels, head, pre->n_classes, 0);
     if (c == NULL)
         fer_die_error(path);
     if (fer_classifier_import(c, &w) < 0)

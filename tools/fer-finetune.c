@@ -310,7 +310,7 @@ static void read_data(struct run *r)
 static void build_model(struct run *r)
 {
     struct settings *s = r->s;
-    struct fer_weights init;
+    static struct fer_weights init; /* static: reachable if we die */
     fer_weights_init(&init);
     struct fer_preprocess ipre;
     int have_ipre = 0;
