@@ -1,0 +1,117 @@
+# fer-finetune + fer-eval learn something real: face crops from franck.mp4
+# (cut by ffmpeg, so no other fer tool is involved) carry a class-specific
+# white mark that survives the default augmentation (flip-symmetric, away
+# from the border): neutral none, happiness above the eyes, sadness on the
+# chin, surprise on both cheeks. Fine-tuning cnn-s at 48 px must reach
+# >= 95% on held-out frames; the same images with shuffled labels must
+# stay near chance (25%); a run killed with kill -9 and resumed must end
+# with the same bytes as an uninterrupted one.
+. "$FER_ROOT/tests/tools/lib.sh"
+need_media franck.mp4
+cd "$T"
+
+. "$FER_ROOT/tests/tools/marked-crops.sh"
+{
+    printf 'path\tlabel\n'
+    k=0
+    for n in $names; do
+        for j in $(seq -f %03g 1 60); do printf 'crops/c%d_%s.png\t%s\n' $k "$j" "$n"; done
+        k=$((k + 1))
+    done
+} >train.tsv
+{
+    printf 'path\tlabel\n'
+    k=0
+    for n in $names; do
+        for j in $(seq -f %03g 61 80); do printf 'crops/c%d_%s.png\t%s\n' $k "$j" "$n"; done
+        k=$((k + 1))
+    done
+} >test.tsv
+
+run="fer-finetune -q -j 2 --arch cnn-s --size 48 --epochs 8 --batch 32 --lr 0.05 --seed 3"
+$run --log log.tsv -o model.safetensors train.tsv
+[ "$(wc -l <log.tsv)" -eq 9 ] || fail "log has $(wc -l <log.tsv) lines, expected header + 8"
+fer-eval -q -m model.safetensors --confusion cm.tsv --confusion-png cm.png \
+    --predictions pred.tsv test.tsv >metrics.tsv
+acc=$(awk -F'\t' '$1 == "overall_accuracy" { print $2 }' metrics.tsv)
+echo "marked crops: test accuracy $acc"
+awk -v a="$acc" 'BEGIN { exit !(a >= 0.95) }' || fail "test accuracy $acc < 0.95"
+[ "$(head -n 1 cm.tsv)" = "$(printf 'true\tneutral\thappiness\tsadness\tsurprise')" ] ||
+    fail "confusion header: $(head -n 1 cm.tsv)"
+[ "$(head -c 8 cm.png | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] || fail "cm.png is not a PNG"
+[ "$(wc -l <pred.tsv)" -eq 81 ] || fail "predictions: $(wc -l <pred.tsv) lines"
+[ "$(head -n 1 pred.tsv)" = "$(printf 'path\tlabel\tpredicted\tprob_neutral\tprob_happiness\tprob_sadness\tprob_surprise')" ] ||
+    fail "predictions header: $(head -n 1 pred.tsv)"
+# Predictions agree with the metrics, and the probabilities sum to 1.
+awk -F'\t' -v a="$acc" 'NR > 1 { n++; ok += ($2 == $3); s = $4 + $5 + $6 + $7
+        if (s < 0.999 || s > 1.001) exit 1 }
+    END { if (sprintf("%.6f", ok / n) != a) exit 1 }' pred.tsv || fail "predictions disagree with metrics"
+# Without labels: predictions only ("run on my video").
+cut -f1 test.tsv >nolabel.tsv
+fer-eval -q -m model.safetensors --predictions - nolabel.tsv >pred2.tsv
+cut -f3 pred.tsv | tail -n +2 >a.txt
+cut -f2 pred2.tsv | tail -n +2 >b.txt
+cmp -s a.txt b.txt || fail "predictions without labels differ"
+
+# Transfer: a linear probe (--freeze) on the backbone just trained, for
+# two of the classes, beats one on a random backbone by a wide margin.
+grep -v -e neutral -e sadness train.tsv >train2.tsv
+grep -v -e neutral -e sadness test.tsv >test2.tsv
+probe="fer-finetune -q -j 2 --freeze --epochs 3 --batch 16 --lr 0.05"
+$probe --init model.safetensors -o probe.safetensors train2.tsv
+$probe -o probe0.safetensors train2.tsv
+pacc=$(fer-eval -q -m probe.safetensors test2.tsv | awk -F'\t' '$1 == "overall_accuracy" { print $2 }')
+racc=$(fer-eval -q -m probe0.safetensors test2.tsv | awk -F'\t' '$1 == "overall_accuracy" { print $2 }')
+echo "linear probe: transferred backbone $pacc, random backbone $racc"
+awk -v a="$pacc" 'BEGIN { exit !(a >= 0.9) }' || fail "probe on the trained backbone: $pacc < 0.9"
+# --freeze really froze it: every backbone tensor (weights and batch-norm
+# statistics) has --init's bytes; only fc differs.
+/usr/bin/python3 - model.safetensors probe.safetensors <<'PY' || fail "--freeze changed the backbone"
+import json, struct, sys
+def load(path):
+    data = open(path, "rb").read()
+    n = struct.unpack("<Q", data[:8])[0]
+    head = json.loads(data[8:8 + n])
+    head.pop("__metadata__", None)
+    return {k: data[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]
+            for k, v in head.items()}
+a, b = load(sys.argv[1]), load(sys.argv[2])
+diff = sorted(k for k in a if not k.startswith("fc.") and a[k] != b[k])
+sys.exit(1 if diff or a["fc.weight"] == b.get("fc.weight") else 0)
+PY
+
+# Control: labels shuffled (a fixed permutation unrelated to the marks).
+awk -F'\t' 'BEGIN { srand(7) } NR == 1 { print; next } { p[NR] = $1; l[NR] = $2; n = NR }
+    END { for (i = n; i > 2; i--) { j = 2 + int(rand() * (i - 1)); t = l[i]; l[i] = l[j]; l[j] = t }
+          for (i = 2; i <= n; i++) print p[i] "\t" l[i] }' train.tsv >shuffled.tsv
+$run -o shuffled.safetensors shuffled.tsv
+fer-eval -q -m shuffled.safetensors test.tsv >shuffled-metrics.tsv
+sacc=$(awk -F'\t' '$1 == "overall_accuracy" { print $2 }' shuffled-metrics.tsv)
+echo "shuffled labels: test accuracy $sacc (chance 0.25)"
+awk -v a="$sacc" 'BEGIN { exit !(a <= 0.45) }' || fail "shuffled-label accuracy $sacc > 0.45"
+
+# kill -9 after the first mid-epoch checkpoint, then --resume: same bytes.
+head -n 97 train.tsv >small.tsv # 96 images, 6 steps per epoch at batch 16
+small="fer-finetune -q -j 2 --epochs 3 --batch 16 --lr 0.05 --checkpoint-every 2 --log log.tsv"
+mkdir full killed
+(cd full && $small -o m.safetensors ../small.tsv)
+cd killed
+$small -o m.safetensors ../small.tsv 2>/dev/null &
+pid=$!
+while [ ! -e m.safetensors.ckpt ] && kill -0 $pid 2>/dev/null; do sleep 0.02; done
+kill -9 $pid 2>/dev/null || true
+set +e
+wait $pid
+rc=$?
+set -e
+[ "$rc" -eq 137 ] || fail "the run ended (exit $rc) before it could be killed"
+[ ! -e m.safetensors ] || fail "a killed run left an output"
+grep -q '"epoch_batch":"[1-9]' m.safetensors.ckpt || fail "checkpoint is not mid-epoch"
+$small --resume -o m.safetensors ../small.tsv
+cd ..
+cmp full/m.safetensors killed/m.safetensors || fail "resumed run differs from the uninterrupted one"
+cut -f1-5,7- full/log.tsv >full.log
+cut -f1-5,7- killed/log.tsv >killed.log
+cmp -s full.log killed.log || fail "resumed log differs (columns but seconds)"
+no_temp_files .
+exit 0
