@@ -1,0 +1,711 @@
+/* fer-pretrain - self-supervised pretraining of a backbone on a pretext
+ * manifest (fer-shuffle-seq): rotation or middle-frame prediction. See man
+ * fer-pretrain.
+ */
+#include "cli.h"
+#include "error.h"
+#include "image.h"
+#include "loader.h"
+#include "manifest.h"
+#include "model.h"
+#include "nn_loss.h"
+#include "optim.h"
+#include "pretext.h"
+#include "pretext_head.h"
+#include "progress.h"
+#include "rng.h"
+#include "weights.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void openblas_set_num_threads(int n);
+
+enum task { TASK_MIDDLE, TASK_ROTATION, TASK_CONTRASTIVE };
+static const char *const task_names[] = {"middle", "rotation", "contrastive", NULL};
+static const char *const head_names[] = {"relational", "concat", NULL};
+static const char *const optim_names[] = {"adamw", "sgd", NULL};
+
+enum {
+    OPT_TASK = FER_OPT_LONG, OPT_ARCH, OPT_HEAD, OPT_HIDDEN, OPT_VAL, OPT_EPOCHS, OPT_BATCH,
+    OPT_LR, OPT_OPTIMIZER, OPT_WD, OPT_SIZE, OPT_CHANNELS, OPT_SEED, OPT_LOG, OPT_MAX_ARR,
+};
+
+static const struct fer_option options[] = {
+    {"task", OPT_TASK, "TASK", "middle or rotation (must match the manifest)"},
+    {"arch", OPT_ARCH, "ARCH", "backbone: cnn-s (default) or resnet18"},
+    {"head", OPT_HEAD, "HEAD", "middle: relational (default) or concat (the paper's)"},
+    {"hidden", OPT_HIDDEN, "H", "relational head: hidden width (default 64; 0: linear)"},
+    {"val", OPT_VAL, "FILE", "held-out examples (default: the manifest's split=val rows)"},
+    {"epochs", OPT_EPOCHS, "N", "passes over the training examples (default 10)"},
+    {"batch", OPT_BATCH, "N", "examples per step (default 32)"},
+    {"lr", OPT_LR, "RATE", "learning rate (default 0.001 for adamw, 0.01 for sgd)"},
+    {"optimizer", OPT_OPTIMIZER, "NAME", "adamw (default) or sgd (momentum 0.9)"},
+    {"weight-decay", OPT_WD, "W", "weight decay (default 0.0001)"},
+    {"size", OPT_SIZE, "PX", "input side in pixels (default: the first crop's width)"},
+    {"channels", OPT_CHANNELS, "C", "input channels, 1 (default) or 3"},
+    {"max-arrangements", OPT_MAX_ARR, "N", "middle: score at most N arrangements of a held-out\n"
+                                            "window, spread evenly (default 5040: all for n <= 7)"},
+    {"seed", OPT_SEED, "N", "random seed (default 1)"},
+    {"threads", 'j', "N", "BLAS threads (default 1)"},
+    {"log", OPT_LOG, "FILE", "write a training log (TSV: epoch step loss accuracy lr seconds)"},
+    {"output", 'o', "FILE", "the weight file to write (required)"},
+    {"quiet", 'q', NULL, "no progress line and no summary"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const struct fer_cli cli = {
+    .name = "fer-pretrain",
+    .synopsis = "--task TASK -o BACKBONE.safetensors [OPTION]... PRETEXT.tsv",
+    .summary = "Pretrain a backbone on a self-supervised pretext task.",
+    .options = options,
+    .epilog = "See man fer-pretrain.",
+};
+
+struct settings {
+    enum task task;
+    const char *arch, *val, *output, *log, *input;
+    enum fer_head_kind head;
+    int hidden, epochs, batch, size, channels, threads, quiet, sgd;
+    long max_arrangements;
+    double lr, weight_decay;
+    uint64_t seed;
+    char options[2048];
+};
+
+/* One example as the manifest gives it: n crop paths and a target. For the
+ * middle task, one per window: frames[(n-1)/2] is the middle frame, the
+ * others in the manifest's order (their temporal order does not matter:
+ * g(X, k) shuffles them, and evaluation enumerates every order). */
+struct example {
+    char **paths;
+    int target;
+    long window;
+};
+
+struct set {
+    struct example *ex;
+    size_t n, cap;
+};
+
+struct data {
+    int n; /* frames per example */
+    struct set train, val;
+};
+
+static void set_add(struct set *s, struct example e)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 256;
+        s->ex = realloc(s->ex, s->cap * sizeof *s->ex);
+        if (s->ex == NULL)
+            fer_die(NULL, "out of memory");
+    }
+    s->ex[s->n++] = e;
+}
+
+static int set_has_window(const struct set *s, long window)
+{
+    /* Rows of one window are adjacent in fer-shuffle-seq's output. */
+    return s->n > 0 && s->ex[s->n - 1].window == window;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *p = strdup(s);
+    if (p == NULL)
+        fer_die(NULL, "out of memory");
+    return p;
+}
+
+/* Read a pretext manifest's rows into train and val (val_only: every row
+ * goes to val). Checks the task, n, targets, and that every crop exists. */
+static void read_manifest(const struct settings *s, const char *path, int val_only,
+                          struct data *d)
+{
+    struct fer_manifest *m = fer_manifest_open(path);
+    if (m == NULL)
+        fer_die_error(path);
+    const char *name = fer_manifest_name(m);
+    int c_task = fer_manifest_require(m, "task"), c_n = fer_manifest_require(m, "n");
+    int c_target = fer_manifest_require(m, "target"), c_split = fer_manifest_require(m, "split");
+    int c_window = fer_manifest_require(m, "window");
+    if (c_task < 0 || c_n < 0 || c_target < 0 || c_split < 0 || c_window < 0)
+        fer_die(name, "%s (not a pretext manifest from fer-shuffle-seq?)", fer_error());
+    char **f;
+    int rc, c_inputs[FER_PRETEXT_MAX_N];
+    while ((rc = fer_manifest_next(m, &f)) == 1) {
+        size_t line = fer_manifest_line(m);
+        if (strcmp(f[c_task], task_names[s->task]) != 0)
+            fer_die(name, "line %zu: a '%s' example, but --task is %s", line, f[c_task],
+                    task_names[s->task]);
+        char *end;
+        long n = strtol(f[c_n], &end, 10);
+        int want_n = s->task == TASK_ROTATION ? 1 : 0;
+        if (*end || n < 1 || n > FER_PRETEXT_MAX_N || (want_n && n != want_n) ||
+            (s->task == TASK_MIDDLE && (n < 3 || n % 2 == 0)))
+            fer_die(name, "line %zu: n = '%s' (%s needs %s)", line, f[c_n], task_names[s->task],
+                    s->task == TASK_ROTATION ? "1" : "an odd number 3..15");
+        if (d->n == 0) {
+            d->n = (int)n;
+            for (int i = 0; i < d->n; i++) {
+                char col[16];
+                snprintf(col, sizeof col, "input%d", i + 1);
+                if ((c_inputs[i] = fer_manifest_require(m, col)) < 0)
+                    fer_die_error(name);
+            }
+        } else if (n != d->n) {
+            fer_die(name, "line %zu: n = %ld after rows with n = %d", line, n, d->n);
+        }
+        long target = strtol(f[c_target], &end, 10);
+        int classes = s->task == TASK_ROTATION ? 4 : d->n;
+        if (*end || f[c_target][0] == '\0' || target < 0 || target >= classes)
+            fer_die(name, "line %zu: target '%s' is not in 0..%d", line, f[c_target], classes - 1);
+        long window = strtol(f[c_window], &end, 10);
+        if (*end || f[c_window][0] == '\0')
+            fer_die(name, "line %zu: window '%s' is not a number", line, f[c_window]);
+        struct set *dst = val_only || strcmp(f[c_split], "val") == 0 ? &d->val : &d->train;
+        if (!val_only && strcmp(f[c_split], "val") != 0 && strcmp(f[c_split], "train") != 0)
+            fer_die(name, "line %zu: split '%s' is neither train nor val", line, f[c_split]);
+        if (s->task == TASK_MIDDLE && set_has_window(dst, window))
+            continue;
+        struct example e = {calloc((size_t)d->n, sizeof(char *)), (int)target, window};
+        if (e.paths == NULL)
+            fer_die(NULL, "out of memory");
+        int mid = (d->n - 1) / 2;
+        for (int i = 0, o = 0; i < d->n; i++) {
+            char resolved[PATH_MAX];
+            if (fer_manifest_resolve(m, f[c_inputs[i]], resolved, sizeof resolved) != 0)
+                fer_die(name, "line %zu: path too long", line);
+            if (access(resolved, R_OK) != 0)
+                fer_die(resolved, "cannot read crop: %s", strerror(errno));
+            int slot = 0;
+            if (s->task == TASK_MIDDLE && i == target) {
+                slot = mid;
+            } else if (s->task == TASK_MIDDLE) {
+                if (o == mid)
+                    o++;
+                slot = o++;
+            }
+            e.paths[slot] = xstrdup(resolved);
+        }
+        set_add(dst, e);
+    }
+    if (rc < 0)
+        fer_die_error(name);
+    fer_manifest_close(m);
+}
+
+static void free_set(struct set *s, int n)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        for (int j = 0; j < n; j++)
+            free(s->ex[i].paths[j]);
+        free(s->ex[i].paths);
+    }
+    free(s->ex);
+}
+
+/* ---- training ---- */
+
+struct trainer {
+    const struct settings *s;
+    struct data *d;
+    struct fer_model *model;
+    struct fer_pretext_head head;
+    struct fer_optim *optim;
+    struct fer_param *params;
+    int n_params;
+    struct fer_loader *loader, *eval_loader;
+    struct fer_arena *arena;
+    FILE *log;
+    struct fer_rng rng;
+    long step;
+    double start;
+};
+
+/* Paths, targets and quarter turns of one training pass. */
+struct pass {
+    size_t n;
+    const char **paths;
+    int *targets, *quarters;
+};
+
+static void pass_alloc(struct pass *p, size_t n, int inputs)
+{
+    p->n = n;
+    p->paths = calloc(n * (size_t)inputs + 1, sizeof *p->paths);
+    p->targets = calloc(n + 1, sizeof *p->targets);
+    p->quarters = calloc(n + 1, sizeof *p->quarters);
+    if (!p->paths || !p->targets || !p->quarters)
+        fer_die(NULL, "out of memory");
+}
+
+static void pass_free(struct pass *p)
+{
+    free(p->paths);
+    free(p->targets);
+    free(p->quarters);
+}
+
+/* Rotation: the rows as given, shuffled. Middle: every window shown at
+ * every position k once, with the other frames in a fresh random order
+ * (g(X, k)), shuffled. */
+static void pass_build(struct trainer *t, struct pass *p)
+{
+    const struct set *tr = &t->d->train;
+    int n = t->d->n;
+    if (t->s->task == TASK_ROTATION) {
+        size_t *idx = malloc((tr->n + 1) * sizeof *idx);
+        for (size_t i = 0; i < tr->n; i++)
+            idx[i] = i;
+        fer_rng_shuffle(&t->rng, idx, tr->n, sizeof *idx);
+        pass_alloc(p, tr->n, 1);
+        for (size_t i = 0; i < tr->n; i++) {
+            p->paths[i] = tr->ex[idx[i]].paths[0];
+            p->targets[i] = p->quarters[i] = tr->ex[idx[i]].target;
+        }
+        free(idx);
+        return;
+    }
+    size_t count = tr->n * (size_t)n;
+    size_t *idx = malloc((count + 1) * sizeof *idx);
+    for (size_t i = 0; i < count; i++)
+        idx[i] = i;
+    fer_rng_shuffle(&t->rng, idx, count, sizeof *idx);
+    pass_alloc(p, count, n);
+    for (size_t i = 0; i < count; i++) {
+        const struct example *e = &tr->ex[idx[i] / (size_t)n];
+        int k = (int)(idx[i] % (size_t)n), order[FER_PRETEXT_MAX_N];
+        fer_pretext_arrange(&t->rng, n, k, order);
+        for (int j = 0; j < n; j++)
+            p->paths[i * (size_t)n + (size_t)j] = e->paths[order[j]];
+        p->targets[i] = k;
+    }
+    free(idx);
+}
+
+static int argmax(const float *v, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[best])
+            best = i;
+    return best;
+}
+
+static void set_grads_zero(struct trainer *t)
+{
+    fer_model_zero_grad(t->model);
+    fer_pretext_head_zero_grad(&t->head);
+}
+
+static void train_epoch(struct trainer *t, int epoch, struct fer_progress *prog)
+{
+    const struct settings *s = t->s;
+    struct pass p;
+    pass_build(t, &p);
+    /* Middle: no per-frame augmentation, it would add differences between
+     * frames that the task must read as motion. */
+    if (fer_loader_start(t->loader, p.n, p.paths, p.targets,
+                         s->task == TASK_ROTATION ? p.quarters : NULL, s->task == TASK_ROTATION,
+                         (uint64_t)epoch) != 0)
+        fer_die_error(s->input);
+    struct fer_batch b;
+    int rc;
+    double loss_sum = 0;
+    long correct = 0, seen = 0;
+    fer_model_set_training(t->model, 1);
+    while ((rc = fer_loader_next(t->loader, &b)) == 1) {
+        fer_arena_reset(t->arena);
+        set_grads_zero(t);
+        struct fer_tensor feat, logits, dlogits, dfeat;
+        int rows = b.x.shape[0], D = fer_model_features(t->model);
+        double loss;
+        if (fer_tensor_arena(&feat, t->arena, 2, (int[]){rows, D}) != 0 ||
+            fer_model_forward(t->model, &b.x, &feat, t->arena) != 0 ||
+            fer_pretext_head_forward(&t->head, &feat, &logits, t->arena) != 0 ||
+            fer_tensor_arena(&dlogits, t->arena, 2, logits.shape) != 0 ||
+            fer_cross_entropy_loss(&logits, b.target, NULL, 0, &loss, &dlogits) != 0 ||
+            fer_tensor_arena(&dfeat, t->arena, 2, feat.shape) != 0 ||
+            fer_pretext_head_backward(&t->head, &feat, &dlogits, &dfeat, t->arena) != 0 ||
+            fer_model_backward(t->model, &dfeat, NULL, t->arena) != 0 ||
+            fer_optim_step(t->optim, (float)s->lr) != 0)
+            fer_die_error(s->input);
+        if (!isfinite(loss))
+            fer_die(s->input, "epoch %d step %ld: the loss is not finite (lower --lr?)", epoch + 1,
+                    t->step + 1);
+        for (int i = 0; i < b.count; i++)
+            correct += argmax(logits.data + (size_t)i * (size_t)logits.shape[1],
+                              logits.shape[1]) == b.target[i];
+        seen += b.count;
+        loss_sum += loss * b.count;
+        t->step++;
+        fer_progress_update(prog, prog->done + 1);
+    }
+    if (rc < 0)
+        fer_die_error(s->input);
+    if (t->log)
+        fprintf(t->log, "%d\t%ld\t%.6f\t%.6f\t%g\t%.3f\n", epoch + 1, t->step,
+                seen ? loss_sum / seen : 0, seen ? (double)correct / seen : 0, s->lr,
+                fer_now() - t->start);
+    pass_free(&p);
+}
+
+/* ---- evaluation ---- */
+
+static double rotation_accuracy(struct trainer *t)
+{
+    const struct set *v = &t->d->val;
+    struct pass p;
+    pass_alloc(&p, v->n, 1);
+    for (size_t i = 0; i < v->n; i++) {
+        p.paths[i] = v->ex[i].paths[0];
+        p.targets[i] = p.quarters[i] = v->ex[i].target;
+    }
+    if (fer_loader_start(t->eval_loader, p.n, p.paths, p.targets, p.quarters, 0, 0) != 0)
+        fer_die_error(t->s->input);
+    fer_model_set_training(t->model, 0);
+    struct fer_batch b;
+    long correct = 0;
+    int rc;
+    while ((rc = fer_loader_next(t->eval_loader, &b)) == 1) {
+        fer_arena_reset(t->arena);
+        struct fer_tensor feat, logits;
+        if (fer_tensor_arena(&feat, t->arena, 2,
+                             (int[]){b.x.shape[0], fer_model_features(t->model)}) != 0 ||
+            fer_model_forward(t->model, &b.x, &feat, t->arena) != 0 ||
+            fer_pretext_head_forward(&t->head, &feat, &logits, t->arena) != 0)
+            fer_die_error(t->s->input);
+        for (int i = 0; i < b.count; i++)
+            correct += argmax(logits.data + (size_t)i * 4, 4) == b.target[i];
+    }
+    if (rc < 0)
+        fer_die_error(t->s->input);
+    pass_free(&p);
+    return v->n ? (double)correct / (double)v->n : NAN;
+}
+
+/* Training-free rule: the middle frame is the one with the smallest summed
+ * mean absolute pixel difference to the others. 1 when it finds it. */
+static int pixel_rule_right(const struct example *e, int n, int channels)
+{
+    struct fer_image im[FER_PRETEXT_MAX_N] = {{0}};
+    for (int i = 0; i < n; i++)
+        if (fer_image_read(e->paths[i], &im[i], channels) != 0)
+            fer_die_error(e->paths[i]);
+    double sum[FER_PRETEXT_MAX_N] = {0};
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            double dist = fer_pretext_motion(&im[i], &im[j]);
+            if (dist < 0)
+                fer_die_error(e->paths[j]);
+            sum[i] += dist;
+            sum[j] += dist;
+        }
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (sum[i] < sum[best])
+            best = i;
+    for (int i = 0; i < n; i++)
+        fer_image_free(&im[i]);
+    return best == (n - 1) / 2;
+}
+
+/* Middle: features of each held-out window's frames once, then the head on
+ * every arrangement (n positions x (n-1)! orders of the others). */
+static double middle_accuracy(struct trainer *t, double *pixel)
+{
+    const struct set *v = &t->d->val;
+    int n = t->d->n, D = fer_model_features(t->model);
+    struct pass p;
+    pass_alloc(&p, v->n, n);
+    for (size_t i = 0; i < v->n; i++)
+        for (int j = 0; j < n; j++)
+            p.paths[i * (size_t)n + (size_t)j] = v->ex[i].paths[j];
+    if (fer_loader_start(t->eval_loader, p.n, p.paths, p.targets, NULL, 0, 0) != 0)
+        fer_die_error(t->s->input);
+    fer_model_set_training(t->model, 0);
+    uint64_t total = fer_pretext_arrangements(n), per_k = total / (uint64_t)n;
+    uint64_t used = total, step = 1;
+    if ((uint64_t)t->s->max_arrangements < total) {
+        step = (total + (uint64_t)t->s->max_arrangements - 1) / (uint64_t)t->s->max_arrangements;
+        used = (total + step - 1) / step;
+    }
+    enum { CHUNK = 256 };
+    double right = 0, scored = 0;
+    long pixel_right = 0;
+    struct fer_batch b;
+    int rc;
+    while ((rc = fer_loader_next(t->eval_loader, &b)) == 1) {
+        fer_arena_reset(t->arena);
+        struct fer_tensor feat;
+        if (fer_tensor_arena(&feat, t->arena, 2, (int[]){b.x.shape[0], D}) != 0 ||
+            fer_model_forward(t->model, &b.x, &feat, t->arena) != 0)
+            fer_die_error(t->s->input);
+        struct fer_arena_mark mark = fer_arena_mark(t->arena);
+        for (int w = 0; w < b.count; w++) {
+            const float *fw = feat.data + (size_t)w * (size_t)n * (size_t)D;
+            for (uint64_t a0 = 0; a0 < used; a0 += CHUNK) {
+                int m = (int)(used - a0 < CHUNK ? used - a0 : CHUNK);
+                struct fer_tensor x, logits;
+                if (fer_tensor_arena(&x, t->arena, 2, (int[]){m * n, D}) != 0)
+                    fer_die_error(NULL);
+                int target[CHUNK];
+                for (int i = 0; i < m; i++) {
+                    uint64_t a = (a0 + (uint64_t)i) * step;
+                    int order[FER_PRETEXT_MAX_N];
+                    fer_pretext_arrangement(n, a, order);
+                    target[i] = (int)(a / per_k);
+                    for (int j = 0; j < n; j++)
+                        memcpy(x.data + ((size_t)i * n + j) * (size_t)D,
+                               fw + (size_t)order[j] * (size_t)D, (size_t)D * sizeof(float));
+                }
+                if (fer_pretext_head_forward(&t->head, &x, &logits, t->arena) != 0)
+                    fer_die_error(NULL);
+                for (int i = 0; i < m; i++)
+                    right += argmax(logits.data + (size_t)i * (size_t)n, n) == target[i];
+                scored += m;
+                fer_arena_release(t->arena, mark);
+            }
+            pixel_right += pixel_rule_right(&v->ex[b.index[w]], n, t->s->channels);
+        }
+    }
+    if (rc < 0)
+        fer_die_error(t->s->input);
+    pass_free(&p);
+    *pixel = v->n ? (double)pixel_right / (double)v->n : NAN;
+    return scored > 0 ? right / scored : NAN;
+}
+
+/* ---- output ---- */
+
+static void add_tensor(struct fer_weights *w, const char *name, const struct fer_tensor *v)
+{
+    int64_t shape[4];
+    for (int i = 0; i < v->ndim; i++)
+        shape[i] = v->shape[i];
+    if (fer_weights_add(w, name, v->ndim, shape, v->data) == NULL)
+        fer_die_error(NULL);
+}
+
+static void set_meta(struct fer_weights *w, const char *key, const char *value)
+{
+    if (fer_weights_set_meta(w, key, value) != 0)
+        fer_die_error(NULL);
+}
+
+static void write_output(struct trainer *t, double accuracy, double pixel, double chance)
+{
+    const struct settings *s = t->s;
+    struct fer_weights w;
+    fer_weights_init(&w);
+    const struct fer_model_tensor *list;
+    int count = fer_model_tensors(t->model, &list);
+    for (int i = 0; i < count; i++) {
+        if (list[i].value) {
+            add_tensor(&w, list[i].name, list[i].value);
+        } else {
+            float v = (float)*list[i].count;
+            struct fer_weights_tensor *wt = fer_weights_add(&w, list[i].name, 0, NULL, &v);
+            if (wt == NULL)
+                fer_die_error(NULL);
+            wt->dtype = FER_DTYPE_I64;
+        }
+    }
+    const struct fer_param *hp;
+    int nh = fer_pretext_head_params(&t->head, &hp);
+    for (int i = 0; i < nh; i++)
+        add_tensor(&w, hp[i].name, hp[i].value);
+    char buf[256];
+    set_meta(&w, "format", "pt");
+    set_meta(&w, "arch", s->arch);
+    snprintf(buf, sizeof buf, "%dx%dx%d", s->channels, s->size, s->size);
+    set_meta(&w, "input_shape", buf);
+    int classes = fer_pretext_head_outputs(&t->head);
+    buf[0] = '\0';
+    for (int i = 0; i < classes; i++)
+        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%d", i ? "," : "", i);
+    set_meta(&w, "classes", buf);
+    set_meta(&w, "task", task_names[s->task]);
+    snprintf(buf, sizeof buf, "%d", t->d->n);
+    set_meta(&w, "seq_len", buf);
+    if (s->task == TASK_MIDDLE)
+        set_meta(&w, "head", head_names[s->head == FER_HEAD_CONCAT]);
+    set_meta(&w, "tool", "fer-pretrain");
+    set_meta(&w, "version", FER_VERSION);
+    set_meta(&w, "options", s->options);
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)s->seed);
+    set_meta(&w, "seed", buf);
+    snprintf(buf, sizeof buf, "%.4f", accuracy);
+    set_meta(&w, "pretext_accuracy", buf);
+    snprintf(buf, sizeof buf, "%.4f", chance);
+    set_meta(&w, "chance", buf);
+    if (s->task == TASK_MIDDLE) {
+        snprintf(buf, sizeof buf, "%.4f", pixel);
+        set_meta(&w, "pixel_baseline", buf);
+    }
+    if (fer_weights_write(s->output, &w) != 0)
+        fer_die_error(s->output);
+    fer_weights_free(&w);
+}
+
+/* ---- setup ---- */
+
+static void parse(int argc, char **argv, struct settings *s)
+{
+    *s = (struct settings){.task = -1, .arch = "cnn-s", .head = FER_HEAD_RELATIONAL,
+                           .hidden = 64, .epochs = 10, .batch = 32, .lr = -1,
+                           .weight_decay = 1e-4, .channels = 1, .threads = 1, .seed = 1,
+                           .max_arrangements = 5040};
+    for (int i = 1; i < argc; i++) {
+        size_t used = strlen(s->options);
+        snprintf(s->options + used, sizeof s->options - used, "%s%s", used ? " " : "", argv[i]);
+    }
+    int key;
+    while ((key = fer_cli_next(argc, argv)) != -1) {
+        switch (key) {
+        case OPT_TASK: s->task = fer_cli_choice("--task", optarg, task_names); break;
+        case OPT_ARCH: s->arch = optarg; break;
+        case OPT_HEAD:
+            s->head = fer_cli_choice("--head", optarg, head_names) ? FER_HEAD_CONCAT
+                                                                   : FER_HEAD_RELATIONAL;
+            break;
+        case OPT_HIDDEN: s->hidden = (int)fer_cli_long("--hidden", optarg, 0, 4096); break;
+        case OPT_VAL: s->val = optarg; break;
+        case OPT_EPOCHS: s->epochs = (int)fer_cli_long("--epochs", optarg, 0, 1000000); break;
+        case OPT_BATCH: s->batch = (int)fer_cli_long("--batch", optarg, 1, 65536); break;
+        case OPT_LR: s->lr = fer_cli_double("--lr", optarg, 0, 100); break;
+        case OPT_OPTIMIZER: s->sgd = fer_cli_choice("--optimizer", optarg, optim_names); break;
+        case OPT_WD: s->weight_decay = fer_cli_double("--weight-decay", optarg, 0, 10); break;
+        case OPT_SIZE: s->size = (int)fer_cli_long("--size", optarg, 8, 1024); break;
+        case OPT_CHANNELS: s->channels = (int)fer_cli_long("--channels", optarg, 1, 3); break;
+        case OPT_MAX_ARR:
+            s->max_arrangements = fer_cli_long("--max-arrangements", optarg, 1, 100000000);
+            break;
+        case OPT_SEED: s->seed = (uint64_t)fer_cli_long("--seed", optarg, 0, LONG_MAX); break;
+        case 'j': s->threads = (int)fer_cli_long("--threads", optarg, 1, 256); break;
+        case OPT_LOG: s->log = optarg; break;
+        case 'o': s->output = optarg; break;
+        case 'q': s->quiet = 1; break;
+        }
+    }
+    if ((int)s->task < 0)
+        fer_usage_error("--task is required");
+    if (s->task == TASK_CONTRASTIVE)
+        fer_usage_error("--task contrastive is not implemented yet");
+    if (s->channels == 2)
+        fer_usage_error("--channels must be 1 or 3");
+    if (s->output == NULL)
+        fer_usage_error("-o FILE is required");
+    if (optind != argc - 1)
+        fer_usage_error("expected one pretext manifest");
+    s->input = argv[optind];
+    if (s->lr < 0)
+        s->lr = s->sgd ? 0.01 : 0.001;
+}
+
+int main(int argc, char **argv)
+{
+    fer_cli_init(&cli);
+    struct settings s;
+    parse(argc, argv, &s);
+    openblas_set_num_threads(s.threads);
+
+    /* Everything is checked before the first step: the manifest, every
+     * crop's existence, the first crop's decoding. */
+    struct data d = {0};
+    read_manifest(&s, s.input, 0, &d);
+    if (s.val)
+        read_manifest(&s, s.val, 1, &d);
+    if (d.train.n == 0)
+        fer_die(s.input, "no training examples (split=train rows)");
+    if (d.val.n == 0)
+        fer_die(s.val ? s.val : s.input, "no held-out examples (split=val rows, or --val FILE)");
+    struct fer_image first = {0};
+    if (fer_image_read(d.train.ex[0].paths[0], &first, 0) != 0)
+        fer_die_error(d.train.ex[0].paths[0]);
+    if (s.size == 0)
+        s.size = first.width;
+    fer_image_free(&first);
+
+    struct trainer t = {.s = &s, .d = &d};
+    fer_rng_seed(&t.rng, s.seed);
+    t.model = fer_model_new(s.arch, s.channels, 0, s.seed);
+    if (t.model == NULL)
+        fer_usage_error("--arch %s: %s", s.arch, fer_error());
+    enum fer_head_kind kind = s.task == TASK_ROTATION ? FER_HEAD_LINEAR : s.head;
+    if (fer_pretext_head_init(&t.head, kind, fer_model_features(t.model), d.n, 4, s.hidden,
+                              s.seed ^ 0x9e3779b97f4a7c15ULL) != 0)
+        fer_die_error(NULL);
+    const struct fer_param *mp, *hp;
+    int nm = fer_model_params(t.model, &mp), nh = fer_pretext_head_params(&t.head, &hp);
+    t.params = malloc((size_t)(nm + nh) * sizeof *t.params);
+    if (t.params == NULL)
+        fer_die(NULL, "out of memory");
+    memcpy(t.params, mp, (size_t)nm * sizeof *mp);
+    memcpy(t.params + nm, hp, (size_t)nh * sizeof *hp);
+    t.n_params = nm + nh;
+    struct fer_optim_spec spec = {.kind = s.sgd ? FER_OPTIM_SGD : FER_OPTIM_ADAMW,
+                                  .weight_decay = (float)s.weight_decay, .momentum = 0.9f,
+                                  .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
+    if ((t.optim = fer_optim_new(&spec, t.params, t.n_params)) == NULL)
+        fer_die_error(NULL);
+    struct fer_loader_spec ls = {.channels = s.channels, .height = s.size, .width = s.size,
+                                 .inputs = d.n, .batch = s.batch, .cache = 1, .prefetch = 1,
+                                 .seed = s.seed};
+    fer_augment_default(&ls.augment);
+    t.loader = fer_loader_new(&ls);
+    ls.batch = s.task == TASK_MIDDLE ? 16 : 64;
+    t.eval_loader = fer_loader_new(&ls);
+    t.arena = fer_arena_new(0);
+    if (!t.loader || !t.eval_loader || !t.arena)
+        fer_die_error(NULL);
+    if (s.log) {
+        if ((t.log = fopen(s.log, "w")) == NULL)
+            fer_die(s.log, "%s", strerror(errno));
+        fprintf(t.log, "epoch\tstep\tloss\taccuracy\tlr\tseconds\n");
+    }
+
+    size_t per_epoch = s.task == TASK_MIDDLE ? d.train.n * (size_t)d.n : d.train.n;
+    uint64_t steps = (uint64_t)s.epochs * ((per_epoch + (size_t)s.batch - 1) / (size_t)s.batch);
+    struct fer_progress prog;
+    fer_progress_begin(&prog, "fer-pretrain", steps, s.quiet);
+    t.start = fer_now();
+    for (int e = 0; e < s.epochs; e++)
+        train_epoch(&t, e, &prog);
+    fer_progress_end(&prog);
+
+    double pixel = NAN, chance = s.task == TASK_ROTATION ? 0.25 : 1.0 / d.n;
+    double acc = s.task == TASK_ROTATION ? rotation_accuracy(&t) : middle_accuracy(&t, &pixel);
+    write_output(&t, acc, pixel, chance);
+    if (t.log && fclose(t.log) != 0)
+        fer_die(s.log, "%s", strerror(errno));
+    if (!s.quiet) {
+        fprintf(stderr, "fer-pretrain: %s, %zu training %s, %zu held out: accuracy %.4f, chance %.4f",
+                task_names[s.task], d.train.n, s.task == TASK_MIDDLE ? "windows" : "examples",
+                d.val.n, acc, chance);
+        if (s.task == TASK_MIDDLE)
+            fprintf(stderr, ", pixel baseline %.4f", pixel);
+        fprintf(stderr, "\n");
+    }
+    printf("pretext_accuracy\t%.4f\nchance\t%.4f\n", acc, chance);
+    if (s.task == TASK_MIDDLE)
+        printf("pixel_baseline\t%.4f\n", pixel);
+
+    fer_loader_free(t.loader);
+    fer_loader_free(t.eval_loader);
+    fer_arena_free(t.arena);
+    fer_optim_free(t.optim);
+    free(t.params);
+    fer_pretext_head_free(&t.head);
+    fer_model_free(t.model);
+    free_set(&d.train, d.n);
+    free_set(&d.val, d.n);
+    return 0;
+}
