@@ -2,6 +2,8 @@
  * manifest (fer-shuffle-seq): rotation or middle-frame prediction. See man
  * fer-pretrain.
  */
+#include "checkpoint.h"
+#include "classifier.h"
 #include "cli.h"
 #include "error.h"
 #include "image.h"
@@ -14,6 +16,7 @@
 #include "pretext_head.h"
 #include "progress.h"
 #include "rng.h"
+#include "train_log.h"
 #include "weights.h"
 
 #include <errno.h>
@@ -34,6 +37,7 @@ static const char *const optim_names[] = {"adamw", "sgd", NULL};
 enum {
     OPT_TASK = FER_OPT_LONG, OPT_ARCH, OPT_HEAD, OPT_HIDDEN, OPT_VAL, OPT_EPOCHS, OPT_BATCH,
     OPT_LR, OPT_OPTIMIZER, OPT_WD, OPT_SIZE, OPT_CHANNELS, OPT_SEED, OPT_LOG, OPT_MAX_ARR,
+    OPT_CKPT_EVERY, OPT_CKPT, OPT_RESUME,
 };
 
 static const struct fer_option options[] = {
@@ -53,6 +57,10 @@ static const struct fer_option options[] = {
                                             "window, spread evenly (default 5040: all for n <= 7)"},
     {"seed", OPT_SEED, "N", "random seed (default 1)"},
     {"threads", 'j', "N", "BLAS threads (default 1)"},
+    {"checkpoint-every", OPT_CKPT_EVERY, "STEPS", "write a checkpoint every STEPS optimizer steps\n"
+                                                  "and at the end of every epoch (default 0: never)"},
+    {"checkpoint", OPT_CKPT, "FILE", "the checkpoint file (default: OUTPUT.ckpt)"},
+    {"resume", OPT_RESUME, NULL, "continue from the checkpoint (same options and data)"},
     {"log", OPT_LOG, "FILE", "write a training log (TSV: epoch step loss accuracy lr seconds)"},
     {"output", 'o', "FILE", "the weight file to write (required)"},
     {"quiet", 'q', NULL, "no progress line and no summary"},
@@ -70,6 +78,9 @@ static const struct fer_cli cli = {
 struct settings {
     enum task task;
     const char *arch, *val, *output, *log, *input;
+    char checkpoint[PATH_MAX];
+    long checkpoint_every;
+    int resume;
     enum fer_head_kind head;
     int hidden, epochs, batch, size, channels, threads, quiet, sgd;
     long max_arrangements;
@@ -223,10 +234,14 @@ struct trainer {
     int n_params;
     struct fer_loader *loader, *eval_loader;
     struct fer_arena *arena;
-    FILE *log;
-    struct fer_rng rng;
-    long step;
-    double start;
+    struct fer_train_log *log;
+    struct fer_rng rng; /* seeded per epoch: (seed, epoch) */
+    struct fer_train_position pos;
+    /* Running sums of the current epoch (kept in checkpoints so that a
+     * resumed run logs the same row as an uninterrupted one). */
+    double loss_sum;
+    int64_t correct, seen;
+    double start; /* fer_now() at (re)start, minus seconds already done */
 };
 
 /* Paths, targets and quarter turns of one training pass. */
@@ -305,9 +320,70 @@ static void set_grads_zero(struct trainer *t)
     fer_pretext_head_zero_grad(&t->head);
 }
 
-static void train_epoch(struct trainer *t, int epoch, struct fer_progress *prog)
+static void write_checkpoint(struct trainer *t)
+{
+    struct fer_weights w;
+    fer_weights_init(&w);
+    char buf[64];
+    t->pos.seconds = fer_now() - t->start;
+    int rc = fer_model_export(t->model, &w, "");
+    const struct fer_param *hp;
+    int nh = fer_pretext_head_params(&t->head, &hp);
+    if (rc == 0)
+        rc = fer_params_export(hp, nh, &w);
+    if (rc == 0)
+        rc = fer_optim_export(t->optim, t->n_params, &w);
+    if (rc == 0)
+        rc = fer_checkpoint_set_position(&w, &t->pos);
+    snprintf(buf, sizeof buf, "%.17g", t->loss_sum);
+    if (rc == 0)
+        rc = fer_weights_set_meta(&w, "epoch_loss_sum", buf);
+    snprintf(buf, sizeof buf, "%lld %lld", (long long)t->correct, (long long)t->seen);
+    if (rc == 0)
+        rc = fer_weights_set_meta(&w, "epoch_correct_seen", buf);
+    if (rc == 0)
+        rc = fer_weights_set_meta(&w, "options", t->s->options);
+    if (rc != 0 || fer_checkpoint_write(t->s->checkpoint, &w) != 0)
+        fer_die_error(t->s->checkpoint);
+    fer_weights_free(&w);
+}
+
+static void read_checkpoint(struct trainer *t)
+{
+    const char *path = t->s->checkpoint;
+    struct fer_weights w;
+    fer_weights_init(&w);
+    if (fer_weights_read(path, &w) != 0)
+        fer_die_error(path);
+    const struct fer_param *hp;
+    int nh = fer_pretext_head_params(&t->head, &hp);
+    const char *sums = fer_weights_get_meta(&w, "epoch_loss_sum");
+    const char *cs = fer_weights_get_meta(&w, "epoch_correct_seen");
+    long long correct, seen;
+    if (fer_model_import(t->model, &w, "") != 0 || fer_params_import(hp, nh, &w) != 0 ||
+        fer_optim_import(t->optim, t->n_params, &w) != 0 ||
+        fer_checkpoint_get_position(&w, &t->pos) != 0)
+        fer_die(path, "not a checkpoint of this run: %s", fer_error());
+    if (sums == NULL || cs == NULL || sscanf(cs, "%lld %lld", &correct, &seen) != 2)
+        fer_die(path, "not a checkpoint of fer-pretrain (no epoch sums)");
+    if (t->pos.seed != t->s->seed)
+        fer_die(path, "written with --seed %llu, this run has --seed %llu",
+                (unsigned long long)t->pos.seed, (unsigned long long)t->s->seed);
+    t->loss_sum = strtod(sums, NULL);
+    t->correct = correct;
+    t->seen = seen;
+    t->start = fer_now() - t->pos.seconds;
+    fer_weights_free(&w);
+}
+
+/* One epoch from batch t->pos.batch on (0 unless resumed mid-epoch). */
+static void train_epoch(struct trainer *t, struct fer_progress *prog)
 {
     const struct settings *s = t->s;
+    int epoch = t->pos.epoch;
+    /* Everything random in epoch e comes from (seed, e): the order, the
+     * arrangements, the loader's augmentation (stream e). */
+    fer_rng_seed_stream(&t->rng, s->seed, (uint64_t)epoch);
     struct pass p;
     pass_build(t, &p);
     /* Middle: no per-frame augmentation, it would add differences between
@@ -318,10 +394,11 @@ static void train_epoch(struct trainer *t, int epoch, struct fer_progress *prog)
         fer_die_error(s->input);
     struct fer_batch b;
     int rc;
-    double loss_sum = 0;
-    long correct = 0, seen = 0;
+    int64_t batch = 0;
     fer_model_set_training(t->model, 1);
     while ((rc = fer_loader_next(t->loader, &b)) == 1) {
+        if (batch++ < t->pos.batch)
+            continue; /* done before the checkpoint we resumed from */
         fer_arena_reset(t->arena);
         set_grads_zero(t);
         struct fer_tensor feat, logits, dlogits, dfeat;
@@ -338,22 +415,32 @@ static void train_epoch(struct trainer *t, int epoch, struct fer_progress *prog)
             fer_optim_step(t->optim, (float)s->lr) != 0)
             fer_die_error(s->input);
         if (!isfinite(loss))
-            fer_die(s->input, "epoch %d step %ld: the loss is not finite (lower --lr?)", epoch + 1,
-                    t->step + 1);
+            fer_die(s->input, "epoch %d step %lld: the loss is not finite (lower --lr?)",
+                    epoch + 1, (long long)t->pos.step + 1);
         for (int i = 0; i < b.count; i++)
-            correct += argmax(logits.data + (size_t)i * (size_t)logits.shape[1],
-                              logits.shape[1]) == b.target[i];
-        seen += b.count;
-        loss_sum += loss * b.count;
-        t->step++;
-        fer_progress_update(prog, prog->done + 1);
+            t->correct += argmax(logits.data + (size_t)i * (size_t)logits.shape[1],
+                                 logits.shape[1]) == b.target[i];
+        t->seen += b.count;
+        t->loss_sum += loss * b.count;
+        t->pos.step++;
+        t->pos.batch = batch;
+        fer_progress_update(prog, (uint64_t)t->pos.step);
+        if (s->checkpoint_every > 0 && t->pos.step % s->checkpoint_every == 0)
+            write_checkpoint(t);
     }
     if (rc < 0)
         fer_die_error(s->input);
-    if (t->log)
-        fprintf(t->log, "%d\t%ld\t%.6f\t%.6f\t%g\t%.3f\n", epoch + 1, t->step,
-                seen ? loss_sum / seen : 0, seen ? (double)correct / seen : 0, s->lr,
-                fer_now() - t->start);
+    if (t->log &&
+        fer_train_log_write(t->log, epoch + 1, t->pos.step, t->seen ? t->loss_sum / t->seen : NAN,
+                            t->seen ? (double)t->correct / t->seen : NAN, s->lr,
+                            fer_now() - t->start, NULL) != 0)
+        fer_die_error(s->log);
+    t->pos.epoch = epoch + 1;
+    t->pos.batch = 0;
+    t->loss_sum = 0;
+    t->correct = t->seen = 0;
+    if (s->checkpoint_every > 0)
+        write_checkpoint(t);
     pass_free(&p);
 }
 
@@ -485,15 +572,6 @@ static double middle_accuracy(struct trainer *t, double *pixel)
 
 /* ---- output ---- */
 
-static void add_tensor(struct fer_weights *w, const char *name, const struct fer_tensor *v)
-{
-    int64_t shape[4];
-    for (int i = 0; i < v->ndim; i++)
-        shape[i] = v->shape[i];
-    if (fer_weights_add(w, name, v->ndim, shape, v->data) == NULL)
-        fer_die_error(NULL);
-}
-
 static void set_meta(struct fer_weights *w, const char *key, const char *value)
 {
     if (fer_weights_set_meta(w, key, value) != 0)
@@ -505,38 +583,22 @@ static void write_output(struct trainer *t, double accuracy, double pixel, doubl
     const struct settings *s = t->s;
     struct fer_weights w;
     fer_weights_init(&w);
-    const struct fer_model_tensor *list;
-    int count = fer_model_tensors(t->model, &list);
-    for (int i = 0; i < count; i++) {
-        if (list[i].value) {
-            add_tensor(&w, list[i].name, list[i].value);
-        } else {
-            float v = (float)*list[i].count;
-            struct fer_weights_tensor *wt = fer_weights_add(&w, list[i].name, 0, NULL, &v);
-            if (wt == NULL)
-                fer_die_error(NULL);
-            wt->dtype = FER_DTYPE_I64;
-        }
-    }
     const struct fer_param *hp;
     int nh = fer_pretext_head_params(&t->head, &hp);
-    for (int i = 0; i < nh; i++)
-        add_tensor(&w, hp[i].name, hp[i].value);
-    char buf[256];
-    set_meta(&w, "format", "pt");
-    set_meta(&w, "arch", s->arch);
-    snprintf(buf, sizeof buf, "%dx%dx%d", s->channels, s->size, s->size);
-    set_meta(&w, "input_shape", buf);
+    if (fer_model_export(t->model, &w, "") != 0 || fer_params_export(hp, nh, &w) != 0)
+        fer_die_error(s->output);
+    struct fer_preprocess pre = {.channels = s->channels, .height = s->size, .width = s->size,
+                                 .seq_len = t->d->n};
+    snprintf(pre.arch, sizeof pre.arch, "%s", s->arch);
+    snprintf(pre.task, sizeof pre.task, "%s", task_names[s->task]);
+    snprintf(pre.head, sizeof pre.head, "%s",
+             s->task == TASK_ROTATION ? "linear" : head_names[s->head == FER_HEAD_CONCAT]);
+    char buf[256] = "";
     int classes = fer_pretext_head_outputs(&t->head);
-    buf[0] = '\0';
     for (int i = 0; i < classes; i++)
         snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%d", i ? "," : "", i);
-    set_meta(&w, "classes", buf);
-    set_meta(&w, "task", task_names[s->task]);
-    snprintf(buf, sizeof buf, "%d", t->d->n);
-    set_meta(&w, "seq_len", buf);
-    if (s->task == TASK_MIDDLE)
-        set_meta(&w, "head", head_names[s->head == FER_HEAD_CONCAT]);
+    if (fer_preprocess_set_classes(&pre, buf) != 0 || fer_preprocess_set_meta(&pre, &w) != 0)
+        fer_die_error(s->output);
     set_meta(&w, "tool", "fer-pretrain");
     set_meta(&w, "version", FER_VERSION);
     set_meta(&w, "options", s->options);
@@ -564,6 +626,8 @@ static void parse(int argc, char **argv, struct settings *s)
                            .weight_decay = 1e-4, .channels = 1, .threads = 1, .seed = 1,
                            .max_arrangements = 5040};
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--resume") == 0)
+            continue; /* a resumed run makes the same file */
         size_t used = strlen(s->options);
         snprintf(s->options + used, sizeof s->options - used, "%s%s", used ? " " : "", argv[i]);
     }
@@ -591,6 +655,11 @@ static void parse(int argc, char **argv, struct settings *s)
         case OPT_SEED: s->seed = (uint64_t)fer_cli_long("--seed", optarg, 0, LONG_MAX); break;
         case 'j': s->threads = (int)fer_cli_long("--threads", optarg, 1, 256); break;
         case OPT_LOG: s->log = optarg; break;
+        case OPT_CKPT_EVERY:
+            s->checkpoint_every = fer_cli_long("--checkpoint-every", optarg, 0, LONG_MAX);
+            break;
+        case OPT_CKPT: snprintf(s->checkpoint, sizeof s->checkpoint, "%s", optarg); break;
+        case OPT_RESUME: s->resume = 1; break;
         case 'o': s->output = optarg; break;
         case 'q': s->quiet = 1; break;
         }
@@ -606,6 +675,9 @@ static void parse(int argc, char **argv, struct settings *s)
     if (optind != argc - 1)
         fer_usage_error("expected one pretext manifest");
     s->input = argv[optind];
+    if (s->checkpoint[0] == '\0' &&
+        snprintf(s->checkpoint, sizeof s->checkpoint, "%s.ckpt", s->output) >= PATH_MAX)
+        fer_usage_error("-o %s: name too long", s->output);
     if (s->lr < 0)
         s->lr = s->sgd ? 0.01 : 0.001;
 }
@@ -635,7 +707,6 @@ int main(int argc, char **argv)
     fer_image_free(&first);
 
     struct trainer t = {.s = &s, .d = &d};
-    fer_rng_seed(&t.rng, s.seed);
     t.model = fer_model_new(s.arch, s.channels, 0, s.seed);
     if (t.model == NULL)
         fer_usage_error("--arch %s: %s", s.arch, fer_error());
@@ -666,26 +737,26 @@ int main(int argc, char **argv)
     t.arena = fer_arena_new(0);
     if (!t.loader || !t.eval_loader || !t.arena)
         fer_die_error(NULL);
-    if (s.log) {
-        if ((t.log = fopen(s.log, "w")) == NULL)
-            fer_die(s.log, "%s", strerror(errno));
-        fprintf(t.log, "epoch\tstep\tloss\taccuracy\tlr\tseconds\n");
-    }
+    t.pos.seed = s.seed;
+    t.start = fer_now();
+    if (s.resume)
+        read_checkpoint(&t);
+    if (s.log && (t.log = fer_train_log_open(s.log, NULL, 0, s.resume ? t.pos.step : -1)) == NULL)
+        fer_die_error(s.log);
 
     size_t per_epoch = s.task == TASK_MIDDLE ? d.train.n * (size_t)d.n : d.train.n;
     uint64_t steps = (uint64_t)s.epochs * ((per_epoch + (size_t)s.batch - 1) / (size_t)s.batch);
     struct fer_progress prog;
     fer_progress_begin(&prog, "fer-pretrain", steps, s.quiet);
-    t.start = fer_now();
-    for (int e = 0; e < s.epochs; e++)
-        train_epoch(&t, e, &prog);
+    while (t.pos.epoch < s.epochs)
+        train_epoch(&t, &prog);
     fer_progress_end(&prog);
 
     double pixel = NAN, chance = s.task == TASK_ROTATION ? 0.25 : 1.0 / d.n;
     double acc = s.task == TASK_ROTATION ? rotation_accuracy(&t) : middle_accuracy(&t, &pixel);
     write_output(&t, acc, pixel, chance);
-    if (t.log && fclose(t.log) != 0)
-        fer_die(s.log, "%s", strerror(errno));
+    if (fer_train_log_close(t.log) != 0)
+        fer_die_error(s.log);
     if (!s.quiet) {
         fprintf(stderr, "fer-pretrain: %s, %zu training %s, %zu held out: accuracy %.4f, chance %.4f",
                 task_names[s.task], d.train.n, s.task == TASK_MIDDLE ? "windows" : "examples",
