@@ -56,7 +56,9 @@ int fer_pretext_head_init(struct fer_pretext_head *h, enum fer_head_kind kind, i
         if (hidden > 0)
             rc = fer_linear_init(&h->pair, features, hidden, 1);
         if (rc == 0)
-            rc = fer_linear_init(&h->score, hidden > 0 ? hidden : features, 1, 1);
+            /* No bias: it would add (n-1) b to every logit, which the
+             * softmax ignores. */
+            rc = fer_linear_init(&h->score, hidden > 0 ? hidden : features, 1, 0);
         break;
     }
     if (rc != 0) {
@@ -73,8 +75,10 @@ int fer_pretext_head_init(struct fer_pretext_head *h, enum fer_head_kind kind, i
     char name[32];
     snprintf(name, sizeof name, "%s.weight", stem);
     add_param(h, name, &h->score.weight, &h->score.weight_grad, 0);
-    snprintf(name, sizeof name, "%s.bias", stem);
-    add_param(h, name, &h->score.bias, &h->score.bias_grad, 1);
+    if (h->score.bias.data) {
+        snprintf(name, sizeof name, "%s.bias", stem);
+        add_param(h, name, &h->score.bias, &h->score.bias_grad, 1);
+    }
     return 0;
 }
 

@@ -16,7 +16,7 @@
  *                        it stays at chance (measured, issue 6).
  *  FER_HEAD_RELATIONAL  middle frame by comparison: for every unordered pair
  *                        of positions {p, q},
- *                          s_pq = w2 . relu(W1 |f_p - f_q| + b1) + b2
+ *                          s_pq = w2 . relu(W1 |f_p - f_q| + b1)
  *                        and logit_p = sum over q != p of s_pq.
  *                        Every logit depends only on frame differences, and
  *                        the head is equivariant to reordering the frames:
@@ -24,10 +24,12 @@
  *                        is "closest to all others" in a learned metric
  *                        (the pixel-distance rule is the case W1 = I,
  *                        w2 = -1). hidden = 0 drops the hidden layer:
- *                        s_pq = w . |f_p - f_q| + b.
+ *                        s_pq = w . |f_p - f_q|. (No bias on the score: it
+ *                        would shift every logit alike, which the softmax
+ *                        ignores.)
  *                        Tensors head.pair.weight [H, D], head.pair.bias
- *                        [H], head.score.weight [1, H], head.score.bias [1]
- *                        (hidden 0: only head.score.*, [1, D]).
+ *                        [H], head.score.weight [1, H]
+ *                        (hidden 0: only head.score.weight [1, D]).
  */
 #ifndef FER_PRETEXT_HEAD_H
 #define FER_PRETEXT_HEAD_H
