@@ -143,11 +143,12 @@ static void read_manifest(const struct settings *s, const char *path, int val_on
     if (m == NULL)
         fer_die_error(path);
     const char *name = fer_manifest_name(m);
-    int c_task = fer_manifest_require(m, "task"), c_n = fer_manifest_require(m, "n");
-    int c_target = fer_manifest_require(m, "target"), c_split = fer_manifest_require(m, "split");
-    int c_window = fer_manifest_require(m, "window");
-    if (c_task < 0 || c_n < 0 || c_target < 0 || c_split < 0 || c_window < 0)
-        fer_die(name, "%s (not a pretext manifest from fer-shuffle-seq?)", fer_error());
+    static const char *const need[] = {"task", "n", "target", "split", "window"};
+    int cols[5];
+    for (int i = 0; i < 5; i++)
+        if ((cols[i] = fer_manifest_require(m, need[i])) < 0)
+            fer_die(name, "%s (not a pretext manifest from fer-shuffle-seq?)", fer_error());
+    int c_task = cols[0], c_n = cols[1], c_target = cols[2], c_split = cols[3], c_window = cols[4];
     char **f;
     int rc, c_inputs[FER_PRETEXT_MAX_N];
     while ((rc = fer_manifest_next(m, &f)) == 1) {
