@@ -33,14 +33,17 @@ int fer_pretext_head_init(struct fer_pretext_head *h, enum fer_head_kind kind, i
     memset(h, 0, sizeof *h);
     h->kind = kind;
     h->features = features;
-    h->n = kind == FER_HEAD_LINEAR ? 1 : n;
-    h->classes = kind == FER_HEAD_LINEAR ? classes : n;
-    h->hidden = kind == FER_HEAD_RELATIONAL ? hidden : 0;
+    int per_row = kind == FER_HEAD_LINEAR || kind == FER_HEAD_PROJECTION;
+    h->n = per_row ? 1 : n;
+    h->classes = per_row ? classes : n;
+    h->hidden = kind == FER_HEAD_RELATIONAL || kind == FER_HEAD_PROJECTION ? hidden : 0;
     if (features < 1 || hidden < 0)
         return fer_fail("pretext head: bad feature width %d or hidden width %d", features, hidden);
-    if (kind == FER_HEAD_LINEAR && classes < 2)
-        return fer_fail("pretext head: %d classes (need 2 or more)", classes);
-    if (kind != FER_HEAD_LINEAR && (n < 2 || n > 15))
+    if (per_row && classes < (kind == FER_HEAD_LINEAR ? 2 : 1))
+        return fer_fail("pretext head: %d outputs", classes);
+    if (kind == FER_HEAD_PROJECTION && hidden < 1)
+        return fer_fail("pretext head: a projection needs a hidden layer");
+    if (!per_row && (n < 2 || n > 15))
         return fer_fail("pretext head: %d frames (need 2..15)", n);
     struct fer_rng rng;
     fer_rng_seed(&rng, seed);
@@ -51,6 +54,11 @@ int fer_pretext_head_init(struct fer_pretext_head *h, enum fer_head_kind kind, i
         break;
     case FER_HEAD_CONCAT:
         rc = fer_linear_init(&h->score, n * features, n, 1);
+        break;
+    case FER_HEAD_PROJECTION:
+        rc = fer_linear_init(&h->pair, features, hidden, 1);
+        if (rc == 0)
+            rc = fer_linear_init(&h->score, hidden, classes, 1);
         break;
     case FER_HEAD_RELATIONAL:
         if (hidden > 0)
@@ -65,14 +73,19 @@ int fer_pretext_head_init(struct fer_pretext_head *h, enum fer_head_kind kind, i
         fer_pretext_head_free(h);
         return -1;
     }
+    const char *first = kind == FER_HEAD_PROJECTION ? "head.fc1" : "head.pair";
+    char name[32];
     if (h->hidden > 0) {
         linear_uniform(&h->pair, &rng);
-        add_param(h, "head.pair.weight", &h->pair.weight, &h->pair.weight_grad, 0);
-        add_param(h, "head.pair.bias", &h->pair.bias, &h->pair.bias_grad, 1);
+        snprintf(name, sizeof name, "%s.weight", first);
+        add_param(h, name, &h->pair.weight, &h->pair.weight_grad, 0);
+        snprintf(name, sizeof name, "%s.bias", first);
+        add_param(h, name, &h->pair.bias, &h->pair.bias_grad, 1);
     }
     linear_uniform(&h->score, &rng);
-    const char *stem = kind == FER_HEAD_RELATIONAL ? "head.score" : "head.fc";
-    char name[32];
+    const char *stem = kind == FER_HEAD_RELATIONAL   ? "head.score"
+                       : kind == FER_HEAD_PROJECTION ? "head.fc2"
+                                                     : "head.fc";
     snprintf(name, sizeof name, "%s.weight", stem);
     add_param(h, name, &h->score.weight, &h->score.weight_grad, 0);
     if (h->score.bias.data) {
@@ -180,6 +193,16 @@ int fer_pretext_head_forward(struct fer_pretext_head *h, const struct fer_tensor
         return -1;
     if (h->kind == FER_HEAD_RELATIONAL)
         return relational_forward(h, feat, batch, logits, a);
+    if (h->kind == FER_HEAD_PROJECTION) {
+        if (fer_tensor_arena(&h->saved_hidden, a, 2, (int[]){batch, h->hidden}) != 0 ||
+            fer_linear_forward(&h->pair, feat, &h->saved_hidden) != 0)
+            return -1;
+        size_t m = (size_t)batch * (size_t)h->hidden;
+        for (size_t i = 0; i < m; i++)
+            if (!(h->saved_hidden.data[i] > 0))
+                h->saved_hidden.data[i] = 0;
+        return fer_linear_forward(&h->score, &h->saved_hidden, logits);
+    }
     struct fer_tensor rows;
     if (fer_tensor_reshape(&rows, feat, 2, (int[]){batch, h->n * h->features}) != 0)
         return -1;
@@ -251,6 +274,21 @@ int fer_pretext_head_backward(struct fer_pretext_head *h, const struct fer_tenso
         return fer_fail("pretext head: feature gradient shape differs from the features");
     if (h->kind == FER_HEAD_RELATIONAL)
         return relational_backward(h, feat, batch, dlogits, dfeat, a);
+    if (h->kind == FER_HEAD_PROJECTION) {
+        struct fer_arena_mark mark = fer_arena_mark(a);
+        struct fer_tensor dh;
+        int rc = -1;
+        if (fer_tensor_arena(&dh, a, 2, (int[]){batch, h->hidden}) == 0 &&
+            fer_linear_backward(&h->score, &h->saved_hidden, dlogits, &dh) == 0) {
+            size_t m = (size_t)batch * (size_t)h->hidden;
+            for (size_t i = 0; i < m; i++)
+                if (!(h->saved_hidden.data[i] > 0))
+                    dh.data[i] = 0;
+            rc = fer_linear_backward(&h->pair, feat, &dh, dfeat);
+        }
+        fer_arena_release(a, mark);
+        return rc;
+    }
     struct fer_tensor rows, drows;
     if (fer_tensor_reshape(&rows, feat, 2, (int[]){batch, h->n * h->features}) != 0)
         return -1;

@@ -30,6 +30,11 @@
  *                        Tensors head.pair.weight [H, D], head.pair.bias
  *                        [H], head.score.weight [1, H]
  *                        (hidden 0: only head.score.weight [1, D]).
+ *  FER_HEAD_PROJECTION  contrastive (SimCLR's projection head): each row
+ *                        z = W2 relu(W1 f + b1) + b2, `classes` outputs
+ *                        (the embedding width), n is 1. Tensors
+ *                        head.fc1.weight [H, D], head.fc1.bias [H],
+ *                        head.fc2.weight [classes, H], head.fc2.bias.
  */
 #ifndef FER_PRETEXT_HEAD_H
 #define FER_PRETEXT_HEAD_H
@@ -42,12 +47,12 @@
 
 #include <stdint.h>
 
-enum fer_head_kind { FER_HEAD_LINEAR, FER_HEAD_CONCAT, FER_HEAD_RELATIONAL };
+enum fer_head_kind { FER_HEAD_LINEAR, FER_HEAD_CONCAT, FER_HEAD_RELATIONAL, FER_HEAD_PROJECTION };
 
 struct fer_pretext_head {
     enum fer_head_kind kind;
     int features, n, classes, hidden;
-    struct fer_linear pair;  /* relational with hidden > 0 */
+    struct fer_linear pair;  /* relational with hidden > 0; projection fc1 */
     struct fer_linear score; /* linear/concat: the fc; relational: the score */
     struct fer_param params[4];
     char names[4][32];
@@ -56,8 +61,8 @@ struct fer_pretext_head {
     struct fer_tensor saved_pairs, saved_hidden;
 };
 
-/* A head for features of width D. LINEAR: classes outputs per row (n is
- * 1). CONCAT and RELATIONAL: n frames (2..15), n logits per example.
+/* A head for features of width D. LINEAR and PROJECTION (hidden >= 1):
+ * classes outputs per row (n is 1). CONCAT and RELATIONAL: n frames (2..15), n logits per example.
  * Parameters are initialised like PyTorch's nn.Linear (uniform
  * +-1/sqrt(fan_in)) from the seed. Returns 0 or -1 with fer_error set. */
 int fer_pretext_head_init(struct fer_pretext_head *h, enum fer_head_kind kind, int features,

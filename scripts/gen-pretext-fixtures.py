@@ -8,7 +8,9 @@ tensors). Each case holds the head's parameters, features "feat"
 ((B n) x D, example-major), targets "target" (as floats), the mean
 cross-entropy "loss", its gradients with respect to the features and every
 parameter (torch.autograd), and "cfg" = [kind, n, D, hidden, classes]
-with kind 0 linear, 1 concat, 2 relational.
+with kind 0 linear, 1 concat, 2 relational, 3 projection (its "loss" is a
+cross-entropy over the embedding too: any differentiable loss checks the
+backward pass).
 
 The relational head, in PyTorch terms (lib/pretext_head.h):
     d = (f[:, p] - f[:, q]).abs()            for every pair p < q
@@ -63,7 +65,11 @@ def relational(feat, n, pair, score):
 def case(name, kind, n, d, hidden, classes, batch):
     feat = torch.randn(batch * n, d, requires_grad=True)
     out = {}
-    if kind == 2:
+    if kind == 3:
+        fc1, fc2 = torch.nn.Linear(d, hidden), torch.nn.Linear(hidden, classes)
+        logits = fc2(F.relu(fc1(feat)))
+        mods = {"head.fc1": fc1, "head.fc2": fc2}
+    elif kind == 2:
         pair = torch.nn.Linear(d, hidden) if hidden else None
         score = torch.nn.Linear(hidden if hidden else d, 1, bias=False)
         logits = relational(feat, n, pair, score)
@@ -98,3 +104,4 @@ case("concat_n3", 1, 3, 8, 0, 3, 5)
 case("relational_n3", 2, 3, 8, 6, 3, 5)
 case("relational_n5", 2, 5, 7, 4, 5, 4)
 case("relational_linear_n5", 2, 5, 6, 0, 5, 3)
+case("projection", 3, 1, 10, 7, 5, 6)

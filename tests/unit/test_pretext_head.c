@@ -16,7 +16,7 @@ static struct fixture *load(const char *name)
 }
 
 static const char *cases[] = {"rotation_linear", "concat_n3", "relational_n3", "relational_n5",
-                              "relational_linear_n5"};
+                              "relational_linear_n5", "projection"};
 
 /* Forward, cross-entropy and backward match autograd: logits, loss, the
  * features' gradient and every parameter's gradient. */
@@ -24,7 +24,7 @@ START_TEST(test_head_matches_torch)
 {
     struct fixture *fx = load(cases[_i]);
     static const enum fer_head_kind kinds[] = {FER_HEAD_LINEAR, FER_HEAD_CONCAT,
-                                               FER_HEAD_RELATIONAL};
+                                               FER_HEAD_RELATIONAL, FER_HEAD_PROJECTION};
     struct fer_pretext_head h;
     ck_assert_msg(fer_pretext_head_init(&h, kinds[(int)fx_cfg(fx, 0)], (int)fx_cfg(fx, 2),
                                         (int)fx_cfg(fx, 1), (int)fx_cfg(fx, 4),
