@@ -37,14 +37,17 @@ static const char *const optim_names[] = {"adamw", "sgd", NULL};
 enum {
     OPT_TASK = FER_OPT_LONG, OPT_ARCH, OPT_HEAD, OPT_HIDDEN, OPT_VAL, OPT_EPOCHS, OPT_BATCH,
     OPT_LR, OPT_OPTIMIZER, OPT_WD, OPT_SIZE, OPT_CHANNELS, OPT_SEED, OPT_LOG, OPT_MAX_ARR,
-    OPT_CKPT_EVERY, OPT_CKPT, OPT_RESUME,
+    OPT_CKPT_EVERY, OPT_CKPT, OPT_RESUME, OPT_TEMPERATURE, OPT_EMBEDDING,
 };
 
 static const struct fer_option options[] = {
-    {"task", OPT_TASK, "TASK", "middle or rotation (must match the manifest)"},
+    {"task", OPT_TASK, "TASK", "middle, rotation or contrastive (must match the manifest)"},
     {"arch", OPT_ARCH, "ARCH", "backbone: cnn-s (default) or resnet18"},
     {"head", OPT_HEAD, "HEAD", "middle: relational (default) or concat (the paper's)"},
-    {"hidden", OPT_HIDDEN, "H", "relational head: hidden width (default 64; 0: linear)"},
+    {"hidden", OPT_HIDDEN, "H", "relational head: hidden width (default 64; 0: linear);\n"
+                                "contrastive: projection's hidden width (default 64)"},
+    {"embedding", OPT_EMBEDDING, "P", "contrastive: projection width (default 32, at most 64)"},
+    {"temperature", OPT_TEMPERATURE, "T", "contrastive: NT-Xent temperature (default 0.1)"},
     {"val", OPT_VAL, "FILE", "held-out examples (default: the manifest's split=val rows)"},
     {"epochs", OPT_EPOCHS, "N", "passes over the training examples (default 10)"},
     {"batch", OPT_BATCH, "N", "examples per step (default 32)"},
@@ -82,6 +85,8 @@ struct settings {
     long checkpoint_every;
     int resume;
     enum fer_head_kind head;
+    int embedding;
+    double temperature;
     int hidden, epochs, batch, size, channels, threads, quiet, sgd;
     long max_arrangements;
     double lr, weight_decay;
@@ -158,11 +163,12 @@ static void read_manifest(const struct settings *s, const char *path, int val_on
                     task_names[s->task]);
         char *end;
         long n = strtol(f[c_n], &end, 10);
-        int want_n = s->task == TASK_ROTATION ? 1 : 0;
-        if (*end || n < 1 || n > FER_PRETEXT_MAX_N || (want_n && n != want_n) ||
-            (s->task == TASK_MIDDLE && (n < 3 || n % 2 == 0)))
+        static const char *const need_n[] = {"an odd number 3..15", "1", "2..15"};
+        if (*end || n < 1 || n > FER_PRETEXT_MAX_N || (s->task == TASK_ROTATION && n != 1) ||
+            (s->task == TASK_MIDDLE && (n < 3 || n % 2 == 0)) ||
+            (s->task == TASK_CONTRASTIVE && n < 2))
             fer_die(name, "line %zu: n = '%s' (%s needs %s)", line, f[c_n], task_names[s->task],
-                    s->task == TASK_ROTATION ? "1" : "an odd number 3..15");
+                    need_n[s->task]);
         if (d->n == 0) {
             d->n = (int)n;
             for (int i = 0; i < d->n; i++) {
@@ -176,7 +182,9 @@ static void read_manifest(const struct settings *s, const char *path, int val_on
         }
         long target = strtol(f[c_target], &end, 10);
         int classes = s->task == TASK_ROTATION ? 4 : d->n;
-        if (*end || f[c_target][0] == '\0' || target < 0 || target >= classes)
+        if (s->task == TASK_CONTRASTIVE) {
+            target = 0; /* the pair is the target: input1 and input2 */
+        } else if (*end || f[c_target][0] == '\0' || target < 0 || target >= classes)
             fer_die(name, "line %zu: target '%s' is not in 0..%d", line, f[c_target], classes - 1);
         long window = strtol(f[c_window], &end, 10);
         if (*end || f[c_window][0] == '\0')
@@ -191,12 +199,15 @@ static void read_manifest(const struct settings *s, const char *path, int val_on
             fer_die(NULL, "out of memory");
         int mid = (d->n - 1) / 2;
         for (int i = 0, o = 0; i < d->n; i++) {
+            /* Contrastive: the hard negatives (input3..) are not used yet. */
+            if (s->task == TASK_CONTRASTIVE && i >= 2)
+                break;
             char resolved[PATH_MAX];
             if (fer_manifest_resolve(m, f[c_inputs[i]], resolved, sizeof resolved) != 0)
                 fer_die(name, "line %zu: path too long", line);
             if (access(resolved, R_OK) != 0)
                 fer_die(resolved, "cannot read crop: %s", strerror(errno));
-            int slot = 0;
+            int slot = i;
             if (s->task == TASK_MIDDLE && i == target) {
                 slot = mid;
             } else if (s->task == TASK_MIDDLE) {
@@ -276,6 +287,19 @@ static void pass_build(struct trainer *t, struct pass *p)
 {
     const struct set *tr = &t->d->train;
     int n = t->d->n;
+    if (t->s->task == TASK_CONTRASTIVE) {
+        size_t *idx = malloc((tr->n + 1) * sizeof *idx);
+        for (size_t i = 0; i < tr->n; i++)
+            idx[i] = i;
+        fer_rng_shuffle(&t->rng, idx, tr->n, sizeof *idx);
+        pass_alloc(p, tr->n, 2);
+        for (size_t i = 0; i < tr->n; i++) {
+            p->paths[2 * i] = tr->ex[idx[i]].paths[0];
+            p->paths[2 * i + 1] = tr->ex[idx[i]].paths[1];
+        }
+        free(idx);
+        return;
+    }
     if (t->s->task == TASK_ROTATION) {
         size_t *idx = malloc((tr->n + 1) * sizeof *idx);
         for (size_t i = 0; i < tr->n; i++)
@@ -377,6 +401,54 @@ static void read_checkpoint(struct trainer *t)
     fer_weights_free(&w);
 }
 
+/* NT-Xent pairs rows 2i (anchor) and 2i+1 (positive); the other tasks
+ * are classifications. */
+static int pretext_loss(struct trainer *t, const struct fer_tensor *logits, const int *target,
+                        double *loss, struct fer_tensor *dlogits)
+{
+    if (t->s->task != TASK_CONTRASTIVE)
+        return fer_cross_entropy_loss(logits, target, NULL, 0, loss, dlogits);
+    int rows = logits->shape[0];
+    int *partner = malloc((size_t)rows * sizeof *partner);
+    if (partner == NULL)
+        return fer_fail("out of memory");
+    for (int i = 0; i < rows; i++)
+        partner[i] = i ^ 1;
+    int rc = fer_ntxent_loss(logits, partner, (float)t->s->temperature, loss, dlogits, t->arena);
+    free(partner);
+    return rc;
+}
+
+static double cosine(const float *a, const float *b, int d)
+{
+    double ab = 0, aa = 0, bb = 0;
+    for (int i = 0; i < d; i++) {
+        ab += (double)a[i] * b[i];
+        aa += (double)a[i] * a[i];
+        bb += (double)b[i] * b[i];
+    }
+    return ab / (sqrt(aa * bb) + 1e-12);
+}
+
+/* Rows whose most similar other row (cosine) is their partner i ^ 1. */
+static int64_t pairs_found(const float *z, int rows, int d)
+{
+    int64_t found = 0;
+    for (int i = 0; i < rows; i++) {
+        int best = -1;
+        double best_s = -2;
+        for (int j = 0; j < rows; j++) {
+            double c = j == i ? -3 : cosine(z + (size_t)i * d, z + (size_t)j * d, d);
+            if (c > best_s) {
+                best_s = c;
+                best = j;
+            }
+        }
+        found += best == (i ^ 1);
+    }
+    return found;
+}
+
 /* One epoch from batch t->pos.batch on (0 unless resumed mid-epoch). */
 static void train_epoch(struct trainer *t, struct fer_progress *prog)
 {
@@ -388,9 +460,10 @@ static void train_epoch(struct trainer *t, struct fer_progress *prog)
     struct pass p;
     pass_build(t, &p);
     /* Middle: no per-frame augmentation, it would add differences between
-     * frames that the task must read as motion. */
+     * frames that the task must read as motion. Contrastive: augmented
+     * views, as SimCLR. */
     if (fer_loader_start(t->loader, p.n, p.paths, p.targets,
-                         s->task == TASK_ROTATION ? p.quarters : NULL, s->task == TASK_ROTATION,
+                         s->task == TASK_ROTATION ? p.quarters : NULL, s->task != TASK_MIDDLE,
                          (uint64_t)epoch) != 0)
         fer_die_error(s->input);
     struct fer_batch b;
@@ -409,8 +482,16 @@ static void train_epoch(struct trainer *t, struct fer_progress *prog)
             fer_model_forward(t->model, &b.x, &feat, t->arena) != 0 ||
             fer_pretext_head_forward(&t->head, &feat, &logits, t->arena) != 0 ||
             fer_tensor_arena(&dlogits, t->arena, 2, logits.shape) != 0 ||
-            fer_cross_entropy_loss(&logits, b.target, NULL, 0, &loss, &dlogits) != 0 ||
-            fer_tensor_arena(&dfeat, t->arena, 2, feat.shape) != 0 ||
+            pretext_loss(t, &logits, b.target, &loss, &dlogits) != 0)
+            fer_die_error(s->input);
+        /* Scored before backward, which may reuse the arena's memory. */
+        if (s->task == TASK_CONTRASTIVE)
+            t->correct += pairs_found(logits.data, logits.shape[0], logits.shape[1]);
+        else
+            for (int i = 0; i < b.count; i++)
+                t->correct += argmax(logits.data + (size_t)i * (size_t)logits.shape[1],
+                                     logits.shape[1]) == b.target[i];
+        if (fer_tensor_arena(&dfeat, t->arena, 2, feat.shape) != 0 ||
             fer_pretext_head_backward(&t->head, &feat, &dlogits, &dfeat, t->arena) != 0 ||
             fer_model_backward(t->model, &dfeat, NULL, t->arena) != 0 ||
             fer_optim_step(t->optim, (float)s->lr) != 0)
@@ -418,10 +499,7 @@ static void train_epoch(struct trainer *t, struct fer_progress *prog)
         if (!isfinite(loss))
             fer_die(s->input, "epoch %d step %lld: the loss is not finite (lower --lr?)",
                     epoch + 1, (long long)t->pos.step + 1);
-        for (int i = 0; i < b.count; i++)
-            t->correct += argmax(logits.data + (size_t)i * (size_t)logits.shape[1],
-                                 logits.shape[1]) == b.target[i];
-        t->seen += b.count;
+        t->seen += s->task == TASK_CONTRASTIVE ? 2 * b.count : b.count;
         t->loss_sum += loss * b.count;
         t->pos.step++;
         t->pos.batch = batch;
@@ -571,6 +649,83 @@ static double middle_accuracy(struct trainer *t, double *pixel)
     return scored > 0 ? right / scored : NAN;
 }
 
+/* Mean absolute grey-level difference of two crops (read each time: the
+ * held-out set is small). */
+static double pixel_distance(const struct fer_image *a, const struct fer_image *b)
+{
+    double d = fer_pretext_motion(a, b);
+    if (d < 0)
+        fer_die_error(NULL);
+    return d;
+}
+
+/* Contrastive: for every held-out anchor, the nearest held-out positive
+ * by cosine of the backbone's features; right when it is its own positive
+ * (the same track, about a second away). The pixel rule does the same with
+ * the mean absolute grey-level difference. */
+static double contrastive_accuracy(struct trainer *t, double *pixel)
+{
+    const struct set *v = &t->d->val;
+    int D = fer_model_features(t->model);
+    size_t n = v->n;
+    struct pass p;
+    pass_alloc(&p, n, 2);
+    for (size_t i = 0; i < n; i++) {
+        p.paths[2 * i] = v->ex[i].paths[0];
+        p.paths[2 * i + 1] = v->ex[i].paths[1];
+    }
+    float *feat = malloc(n * 2 * (size_t)D * sizeof *feat + 1);
+    struct fer_image *im = calloc(2 * n + 1, sizeof *im);
+    if (feat == NULL || im == NULL)
+        fer_die(NULL, "out of memory");
+    if (fer_loader_start(t->eval_loader, n, p.paths, p.targets, NULL, 0, 0) != 0)
+        fer_die_error(t->s->input);
+    fer_model_set_training(t->model, 0);
+    struct fer_batch b;
+    int rc;
+    while ((rc = fer_loader_next(t->eval_loader, &b)) == 1) {
+        fer_arena_reset(t->arena);
+        struct fer_tensor f;
+        if (fer_tensor_arena(&f, t->arena, 2, (int[]){b.x.shape[0], D}) != 0 ||
+            fer_model_forward(t->model, &b.x, &f, t->arena) != 0)
+            fer_die_error(t->s->input);
+        for (int i = 0; i < b.count; i++)
+            memcpy(feat + b.index[i] * 2 * (size_t)D, f.data + (size_t)i * 2 * D,
+                   2 * (size_t)D * sizeof *feat);
+    }
+    if (rc < 0)
+        fer_die_error(t->s->input);
+    for (size_t i = 0; i < 2 * n; i++)
+        if (fer_image_read(p.paths[i], &im[i], 1) != 0)
+            fer_die_error(p.paths[i]);
+    long right = 0, pixel_right = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t best = 0, best_px = 0;
+        double best_c = -2, best_d = INFINITY;
+        for (size_t j = 0; j < n; j++) {
+            double c = cosine(feat + 2 * i * D, feat + (2 * j + 1) * D, D);
+            double d = pixel_distance(&im[2 * i], &im[2 * j + 1]);
+            if (c > best_c) {
+                best_c = c;
+                best = j;
+            }
+            if (d < best_d) {
+                best_d = d;
+                best_px = j;
+            }
+        }
+        right += best == i;
+        pixel_right += best_px == i;
+    }
+    for (size_t i = 0; i < 2 * n; i++)
+        fer_image_free(&im[i]);
+    free(im);
+    free(feat);
+    pass_free(&p);
+    *pixel = n ? (double)pixel_right / (double)n : NAN;
+    return n ? (double)right / (double)n : NAN;
+}
+
 /* ---- output ---- */
 
 static void set_meta(struct fer_weights *w, const char *key, const char *value)
@@ -593,7 +748,9 @@ static void write_output(struct trainer *t, double accuracy, double pixel, doubl
     snprintf(pre.arch, sizeof pre.arch, "%s", s->arch);
     snprintf(pre.task, sizeof pre.task, "%s", task_names[s->task]);
     snprintf(pre.head, sizeof pre.head, "%s",
-             s->task == TASK_ROTATION ? "linear" : head_names[s->head == FER_HEAD_CONCAT]);
+             s->task == TASK_ROTATION      ? "linear"
+             : s->task == TASK_CONTRASTIVE ? "projection"
+                                           : head_names[s->head == FER_HEAD_CONCAT]);
     char buf[256] = "";
     int classes = fer_pretext_head_outputs(&t->head);
     for (int i = 0; i < classes; i++)
@@ -609,7 +766,7 @@ static void write_output(struct trainer *t, double accuracy, double pixel, doubl
     set_meta(&w, "pretext_accuracy", buf);
     snprintf(buf, sizeof buf, "%.4f", chance);
     set_meta(&w, "chance", buf);
-    if (s->task == TASK_MIDDLE) {
+    if (s->task != TASK_ROTATION) {
         snprintf(buf, sizeof buf, "%.4f", pixel);
         set_meta(&w, "pixel_baseline", buf);
     }
@@ -623,7 +780,7 @@ static void write_output(struct trainer *t, double accuracy, double pixel, doubl
 static void parse(int argc, char **argv, struct settings *s)
 {
     *s = (struct settings){.task = -1, .arch = "cnn-s", .head = FER_HEAD_RELATIONAL,
-                           .hidden = 64, .epochs = 10, .batch = 32, .lr = -1,
+                           .hidden = 64, .embedding = 32, .temperature = 0.1, .epochs = 10, .batch = 32, .lr = -1,
                            .weight_decay = 1e-4, .channels = 1, .threads = 1, .seed = 1,
                            .max_arrangements = 5040};
     for (int i = 1; i < argc; i++) {
@@ -640,6 +797,10 @@ static void parse(int argc, char **argv, struct settings *s)
         case OPT_HEAD:
             s->head = fer_cli_choice("--head", optarg, head_names) ? FER_HEAD_CONCAT
                                                                    : FER_HEAD_RELATIONAL;
+            break;
+        case OPT_EMBEDDING: s->embedding = (int)fer_cli_long("--embedding", optarg, 1, 64); break;
+        case OPT_TEMPERATURE:
+            s->temperature = fer_cli_double("--temperature", optarg, 1e-3, 100);
             break;
         case OPT_HIDDEN: s->hidden = (int)fer_cli_long("--hidden", optarg, 0, 4096); break;
         case OPT_VAL: s->val = optarg; break;
@@ -667,8 +828,8 @@ static void parse(int argc, char **argv, struct settings *s)
     }
     if ((int)s->task < 0)
         fer_usage_error("--task is required");
-    if (s->task == TASK_CONTRASTIVE)
-        fer_usage_error("--task contrastive is not implemented yet");
+    if (s->task == TASK_CONTRASTIVE && s->hidden < 1)
+        fer_usage_error("--hidden must be at least 1 for the projection head");
     if (s->channels == 2)
         fer_usage_error("--channels must be 1 or 3");
     if (s->output == NULL)
@@ -711,8 +872,11 @@ int main(int argc, char **argv)
     t.model = fer_model_new(s.arch, s.channels, 0, s.seed);
     if (t.model == NULL)
         fer_usage_error("--arch %s: %s", s.arch, fer_error());
-    enum fer_head_kind kind = s.task == TASK_ROTATION ? FER_HEAD_LINEAR : s.head;
-    if (fer_pretext_head_init(&t.head, kind, fer_model_features(t.model), d.n, 4, s.hidden,
+    enum fer_head_kind kind = s.task == TASK_ROTATION      ? FER_HEAD_LINEAR
+                              : s.task == TASK_CONTRASTIVE ? FER_HEAD_PROJECTION
+                                                           : s.head;
+    if (fer_pretext_head_init(&t.head, kind, fer_model_features(t.model), d.n,
+                              s.task == TASK_CONTRASTIVE ? s.embedding : 4, s.hidden,
                               s.seed ^ 0x9e3779b97f4a7c15ULL) != 0)
         fer_die_error(NULL);
     const struct fer_param *mp, *hp;
@@ -729,7 +893,7 @@ int main(int argc, char **argv)
     if ((t.optim = fer_optim_new(&spec, t.params, t.n_params)) == NULL)
         fer_die_error(NULL);
     struct fer_loader_spec ls = {.channels = s.channels, .height = s.size, .width = s.size,
-                                 .inputs = d.n, .batch = s.batch, .cache = 1, .prefetch = 1,
+                                 .inputs = s.task == TASK_CONTRASTIVE ? 2 : d.n, .batch = s.batch, .cache = 1, .prefetch = 1,
                                  .seed = s.seed};
     fer_augment_default(&ls.augment);
     t.loader = fer_loader_new(&ls);
@@ -753,8 +917,21 @@ int main(int argc, char **argv)
         train_epoch(&t, &prog);
     fer_progress_end(&prog);
 
-    double pixel = NAN, chance = s.task == TASK_ROTATION ? 0.25 : 1.0 / d.n;
-    double acc = s.task == TASK_ROTATION ? rotation_accuracy(&t) : middle_accuracy(&t, &pixel);
+    double pixel = NAN, acc, chance;
+    switch (s.task) {
+    case TASK_ROTATION:
+        acc = rotation_accuracy(&t);
+        chance = 0.25;
+        break;
+    case TASK_MIDDLE:
+        acc = middle_accuracy(&t, &pixel);
+        chance = 1.0 / d.n;
+        break;
+    default:
+        acc = contrastive_accuracy(&t, &pixel);
+        chance = 1.0 / (double)d.val.n;
+        break;
+    }
     write_output(&t, acc, pixel, chance);
     if (fer_train_log_close(t.log) != 0)
         fer_die_error(s.log);
@@ -762,12 +939,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "fer-pretrain: %s, %zu training %s, %zu held out: accuracy %.4f, chance %.4f",
                 task_names[s.task], d.train.n, s.task == TASK_MIDDLE ? "windows" : "examples",
                 d.val.n, acc, chance);
-        if (s.task == TASK_MIDDLE)
+        if (s.task != TASK_ROTATION)
             fprintf(stderr, ", pixel baseline %.4f", pixel);
         fprintf(stderr, "\n");
     }
     printf("pretext_accuracy\t%.4f\nchance\t%.4f\n", acc, chance);
-    if (s.task == TASK_MIDDLE)
+    if (s.task != TASK_ROTATION)
         printf("pixel_baseline\t%.4f\n", pixel);
 
     fer_loader_free(t.loader);
