@@ -53,6 +53,14 @@ grep -q "^pixel_baseline	" mid.meta || fail "pixel_baseline not in the metadata"
 grep -q "^head	relational" mid.meta || fail "head not in the metadata"
 grep -q "^seq_len	3" mid.meta || fail "seq_len not in the metadata"
 
+# Contrastive: runs, and reports retrieval beside the pixel rule and chance.
+fer-shuffle-seq -q -t contrastive rot-faces.tsv >con.tsv
+fer-pretrain -q --task contrastive --epochs 1 --batch 16 -o con.safetensors con.tsv >con.out
+for key in pretext_accuracy pixel_baseline chance; do
+    grep -q "^$key	0\.[0-9]*$" con.out || fail "contrastive: no $key in $(cat con.out)"
+done
+fer-weights list con.safetensors | grep -q "^head.fc2.weight	F32	32,64" || fail "projection head missing"
+
 # Errors, each before training: one line, no output file.
 expect_error 1 "a 'rotation' example, but --task is middle" \
     fer-pretrain --task middle -o x.safetensors rot.tsv
@@ -69,7 +77,8 @@ printf 'not a png' >"$first"
 expect_error 1 "$first" fer-pretrain --task rotation -o x.safetensors broken.tsv
 cp keep.png "$first"
 expect_error 2 "--task is required" fer-pretrain -o x.safetensors rot.tsv
-expect_error 2 "not implemented" fer-pretrain --task contrastive -o x.safetensors rot.tsv
+expect_error 1 "a 'rotation' example, but --task is contrastive" \
+    fer-pretrain --task contrastive -o x.safetensors rot.tsv
 [ ! -e x.safetensors ] || fail "an output file was left after an error"
 no_temp_files .
 exit 0
