@@ -12,7 +12,8 @@
  * Gaps: frame numbers may count every decoded frame or only the extracted
  * ones, so a clip's frame step is the smallest difference between its
  * distinct frame numbers; two faces of a track are consecutive when their
- * frames differ by exactly that step.
+ * frames differ by less than twice that step (sampling 5 frames a second
+ * from 24 fps video numbers them 4 and 5 decoded frames apart).
  */
 #ifndef FER_FACE_CLIPS_H
 #define FER_FACE_CLIPS_H

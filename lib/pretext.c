@@ -12,7 +12,11 @@ size_t fer_pretext_windows(const struct fer_face_clip *clip, const struct fer_fa
     size_t span = (size_t)(n - 1) * (size_t)stride; /* index distance first..last */
     size_t run_start = 0;
     for (size_t i = 1; i <= track->n; i++) {
-        int run_ends = i == track->n || track->frames[i] - track->frames[i - 1] != clip->step;
+        /* Sampling by time from a stream whose rate is not a multiple of
+         * the sampling rate (fer-extract -r 5 on 24 fps video) gives steps
+         * of 4 and 5 decoded frames: anything under twice the smallest
+         * step is the next sample, a missing face makes it twice or more. */
+        int run_ends = i == track->n || track->frames[i] - track->frames[i - 1] >= 2 * clip->step;
         if (!run_ends)
             continue;
         /* Faces run_start..i-1 are consecutive: place windows in them. */

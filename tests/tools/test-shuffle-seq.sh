@@ -114,4 +114,13 @@ expect_error 1 "cannot create" fer-shuffle-seq -o /nonexistent/out.tsv faces.tsv
 fer-shuffle-seq -q -n 3 --min-motion 0 --split-by none -o "$T/abs.tsv" faces.tsv
 awk -F'\t' -v i="$(col abs.tsv input1)" 'NR > 1 && substr($i, 1, 1) != "/" { exit 1 }' abs.tsv ||
     fail "-o FILE: relative paths in output"
+
+# Frames sampled by time from 24 fps (fer-extract -r 5): steps of 4 and 5
+# decoded frames are consecutive; a step of 9 (a missed face) is a gap.
+{
+    printf 'clip\tframe\ttrack\tcrop\n'
+    for f in 2 7 11 16 21 26 35 40 45; do printf 'v\t%d\t1\tc/001.png\n' "$f"; done
+} >steps.tsv
+rows=$(fer-shuffle-seq -q -n 3 --min-motion 0 --hop 1 --split-by none steps.tsv | wc -l)
+[ "$rows" -eq $((5 * 3 + 1)) ] || fail "uneven steps: $((rows - 1)) examples, expected 4 + 1 windows x 3"
 exit 0
