@@ -3,7 +3,7 @@
 #include "nn_pool.h"
 
 static const char *max_cases[] = {"maxpool_3x3_s2_p1_9px", "maxpool_3x3_s2_p1_8px",
-                                  "maxpool_2x2_s2_7px"};
+                                  "maxpool_2x2_s2_7px", "maxpool_2x2_s2_21px_ties"};
 static const char *avg_cases[] = {"avgpool_2x2_s2_7px", "avgpool_3x3_s1_p1",
                                   "avgpool_3x3_s2_p1_nopad"};
 
@@ -147,7 +147,7 @@ int main(void)
 {
     Suite *s = suite_create("nn_pool");
     TCase *tc = tcase_create("pool");
-    tcase_add_loop_test(tc, test_maxpool_matches_torch, 0, 3);
+    tcase_add_loop_test(tc, test_maxpool_matches_torch, 0, 4);
     tcase_add_loop_test(tc, test_avgpool_matches_torch, 0, 3);
     tcase_add_test(tc, test_global_avgpool_matches_torch);
     tcase_add_test(tc, test_maxpool_ties_and_bad_geometry);
