@@ -61,6 +61,22 @@ static ptrdiff_t argmax(const float *plane, int W, int h0, int h1, int w0, int w
     return best;
 }
 
+/* The value at argmax: the plain maximum (a select the compiler makes
+ * branch-free; equal values are interchangeable), unless a NaN is seen,
+ * then argmax's first NaN. */
+static float window_max(const float *plane, int W, int h0, int h1, int w0, int w1)
+{
+    float m = plane[(ptrdiff_t)h0 * W + w0];
+    int nan = 0;
+    for (int h = h0; h < h1; h++)
+        for (int w = w0; w < w1; w++) {
+            float v = plane[(ptrdiff_t)h * W + w];
+            m = v > m ? v : m;
+            nan |= v != v;
+        }
+    return nan ? plane[argmax(plane, W, h0, h1, w0, w1)] : m;
+}
+
 /* 1 when v replaces the running maximum m under argmax's rule: greater,
  * or the first NaN. Bitwise operators rather than || so that the compiler
  * emits compares and selects: the branches mispredicted on random data. */
@@ -149,7 +165,7 @@ int fer_maxpool2d_forward(const struct fer_pool2d *p, const struct fer_tensor *x
             for (int j = 0; j < OW; j++) {
                 int h0, h1, w0, w1;
                 window(p, H, W, i, j, &h0, &h1, &w0, &w1);
-                out[i * OW + j] = in[argmax(in, W, h0, h1, w0, w1)];
+                out[i * OW + j] = window_max(in, W, h0, h1, w0, w1);
             }
     }
     return 0;
