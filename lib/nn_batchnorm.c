@@ -1,5 +1,7 @@
 #include "nn_batchnorm.h"
 
+#include "nn_vec.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -63,14 +65,53 @@ static int dims(const struct fer_batchnorm *bn, const struct fer_tensor *x,
 static void affine(const float *restrict p, float *restrict q, ptrdiff_t n, float scale,
                    float shift, int relu)
 {
-    if (relu)
-        for (ptrdiff_t k = 0; k < n; k++) {
+    const fer_v4 vs = fer_v4_set1(scale), vb = fer_v4_set1(shift);
+    ptrdiff_t k = 0;
+    if (relu) {
+        for (; k + 4 <= n; k += 4)
+            fer_v4_store(q + k, fer_v4_relu(fer_v4_load(p + k) * vs + vb));
+        for (; k < n; k++) {
             float v = p[k] * scale + shift;
             q[k] = v > 0 ? v : 0.0f;
         }
-    else
-        for (ptrdiff_t k = 0; k < n; k++)
+    } else {
+        for (; k + 4 <= n; k += 4)
+            fer_v4_store(q + k, fer_v4_load(p + k) * vs + vb);
+        for (; k < n; k++)
             q[k] = p[k] * scale + shift;
+    }
+}
+
+/* Sum of p[0..n) and, when mean is given, of (p - mean)^2: float lanes
+ * within a plane (each lane sums n/8 values), double across planes. */
+static double plane_sum(const float *p, ptrdiff_t n)
+{
+    fer_v4 a0 = fer_v4_set1(0), a1 = a0;
+    ptrdiff_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        a0 += fer_v4_load(p + k);
+        a1 += fer_v4_load(p + k + 4);
+    }
+    double s = fer_v4_hsum(a0 + a1);
+    for (; k < n; k++)
+        s += p[k];
+    return s;
+}
+
+static double plane_sqdev(const float *p, ptrdiff_t n, float mean)
+{
+    const fer_v4 m = fer_v4_set1(mean);
+    fer_v4 a0 = fer_v4_set1(0), a1 = a0;
+    ptrdiff_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        fer_v4 d0 = fer_v4_load(p + k) - m, d1 = fer_v4_load(p + k + 4) - m;
+        a0 += d0 * d0;
+        a1 += d1 * d1;
+    }
+    double s = fer_v4_hsum(a0 + a1);
+    for (; k < n; k++)
+        s += (double)(p[k] - mean) * (p[k] - mean);
+    return s;
 }
 
 static int forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
@@ -102,20 +143,14 @@ static int forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
     for (int c = 0; c < C; c++) {
         double mean, invstd;
         if (bn->training) {
-            /* Two passes in double: exact enough that the variance of
-             * inputs with a large mean does not cancel to garbage. */
+            /* Two passes (the mean first): exact enough that the
+             * variance of inputs with a large mean does not cancel. */
             double sum = 0, sq = 0;
-            for (int n = 0; n < N; n++) {
-                const float *p = x->data + ((ptrdiff_t)n * C + c) * S;
-                for (ptrdiff_t k = 0; k < S; k++)
-                    sum += p[k];
-            }
+            for (int n = 0; n < N; n++)
+                sum += plane_sum(x->data + ((ptrdiff_t)n * C + c) * S, S);
             mean = sum / M;
-            for (int n = 0; n < N; n++) {
-                const float *p = x->data + ((ptrdiff_t)n * C + c) * S;
-                for (ptrdiff_t k = 0; k < S; k++)
-                    sq += (p[k] - mean) * (p[k] - mean);
-            }
+            for (int n = 0; n < N; n++)
+                sq += plane_sqdev(x->data + ((ptrdiff_t)n * C + c) * S, S, (float)mean);
             double var = sq / M;
             invstd = 1.0 / sqrt(var + bn->eps);
             double m = bn->momentum;
@@ -141,6 +176,27 @@ static int forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
     return 0;
 }
 
+/* Adds the sums of d and of d * (p - mean) over a plane. */
+static void plane_dot(const float *p, const float *d, ptrdiff_t n, float mean,
+                      double *sum_d, double *sum_dp)
+{
+    const fer_v4 m = fer_v4_set1(mean);
+    fer_v4 a = fer_v4_set1(0), b = a;
+    ptrdiff_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        fer_v4 dv = fer_v4_load(d + k);
+        a += dv;
+        b += dv * (fer_v4_load(p + k) - m);
+    }
+    double sd = fer_v4_hsum(a), sp = fer_v4_hsum(b);
+    for (; k < n; k++) {
+        sd += d[k];
+        sp += (double)d[k] * (p[k] - mean);
+    }
+    *sum_d += sd;
+    *sum_dp += sp;
+}
+
 int fer_batchnorm_backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
                            const struct fer_tensor *dy, struct fer_tensor *dx)
 {
@@ -155,14 +211,10 @@ int fer_batchnorm_backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
     for (int c = 0; c < C; c++) {
         const double mean = bn->save_mean.data[c], invstd = bn->save_invstd.data[c];
         double sum_dy = 0, sum_dy_xhat = 0;
-        for (int n = 0; n < N; n++) {
-            const float *p = x->data + ((ptrdiff_t)n * C + c) * S;
-            const float *d = dy->data + ((ptrdiff_t)n * C + c) * S;
-            for (ptrdiff_t k = 0; k < S; k++) {
-                sum_dy += d[k];
-                sum_dy_xhat += d[k] * (p[k] - mean);
-            }
-        }
+        for (int n = 0; n < N; n++)
+            plane_dot(x->data + ((ptrdiff_t)n * C + c) * S,
+                      dy->data + ((ptrdiff_t)n * C + c) * S, S, (float)mean, &sum_dy,
+                      &sum_dy_xhat);
         sum_dy_xhat *= invstd;
         bn->weight_grad.data[c] += (float)sum_dy_xhat;
         bn->bias_grad.data[c] += (float)sum_dy;
@@ -178,7 +230,13 @@ int fer_batchnorm_backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
             const float *p = x->data + ((ptrdiff_t)n * C + c) * S;
             const float *d = dy->data + ((ptrdiff_t)n * C + c) * S;
             float *q = dx->data + ((ptrdiff_t)n * C + c) * S;
-            for (ptrdiff_t k = 0; k < S; k++)
+            const fer_v4 va = fer_v4_set1(a), vb = fer_v4_set1(b), ve = fer_v4_set1(e),
+                         vm = fer_v4_set1((float)mean);
+            ptrdiff_t k = 0;
+            for (; k + 4 <= S; k += 4)
+                fer_v4_store(q + k, va * fer_v4_load(d + k) + vb +
+                                        ve * (fer_v4_load(p + k) - vm));
+            for (; k < S; k++)
                 q[k] = a * d[k] + b + e * (p[k] - (float)mean);
         }
     }

@@ -1,5 +1,7 @@
 #include "nn_conv.h"
 
+#include "nn_vec.h"
+
 #include <cblas.h>
 #include <string.h>
 
@@ -99,9 +101,46 @@ struct geom {
     int KH, KW, SH, SW, PH, PW, DH, DW;
 };
 
+/* Short row copies and fills, inline: im2col's rows are an output row
+ * wide (4 to 112 floats here); below 32 floats a libc memcpy/memset call
+ * costs as much as the copy itself (they were 7% of a ResNet-18 step).
+ * GCC would turn these loops back into the calls; the attribute stops it. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_LIBC_CALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define NO_LIBC_CALLS
+#endif
+
+static inline void copy_row(float *restrict dst, const float *restrict src, int n)
+{
+    if (n >= 32) {
+        /* Long rows: libc's wide-vector copy is faster than 4 lanes. */
+        memcpy(dst, src, sizeof(float) * n);
+        return;
+    }
+    int k = 0;
+    for (; k + 4 <= n; k += 4)
+        fer_v4_store(dst + k, fer_v4_load(src + k));
+    for (; k < n; k++)
+        dst[k] = src[k];
+}
+
+static inline void zero_row(float *dst, int n)
+{
+    if (n >= 32) {
+        memset(dst, 0, sizeof(float) * n);
+        return;
+    }
+    int k = 0;
+    for (; k + 4 <= n; k += 4)
+        fer_v4_store(dst + k, fer_v4_set1(0));
+    for (; k < n; k++)
+        dst[k] = 0;
+}
+
 /* Unfold one image's group (C x H x W) into rows (c, ki, kj) of OH*OW
  * columns, row stride ld. */
-static void im2col(const struct geom *g, const float *x, float *col, ptrdiff_t ld)
+NO_LIBC_CALLS static void im2col(const struct geom *g, const float *x, float *col, ptrdiff_t ld)
 {
     for (int ch = 0; ch < g->C; ch++)
         for (int ki = 0; ki < g->KH; ki++)
@@ -113,14 +152,14 @@ static void im2col(const struct geom *g, const float *x, float *col, ptrdiff_t l
                     float *dst = row + (ptrdiff_t)oh * g->OW;
                     int ih = oh * g->SH - g->PH + ki * g->DH;
                     if (ih < 0 || ih >= g->H) {
-                        memset(dst, 0, sizeof(float) * g->OW);
+                        zero_row(dst, g->OW);
                         continue;
                     }
                     const float *src = x + ((ptrdiff_t)ch * g->H + ih) * g->W + offw;
                     for (int ow = 0; ow < lo; ow++)
                         dst[ow] = 0;
                     if (g->SW == 1)
-                        memcpy(dst + lo, src + lo, sizeof(float) * (hi - lo));
+                        copy_row(dst + lo, src + lo, hi - lo);
                     else
                         for (int ow = lo; ow < hi; ow++)
                             dst[ow] = src[ow * g->SW];
@@ -154,6 +193,25 @@ static void col2im(const struct geom *g, const float *col, ptrdiff_t ld, float *
                             dst[ow * g->SW] += src[ow];
                 }
             }
+}
+
+/* A batched GEMM's rows hold nn images side by side: row o of the
+ * Og x (nn*P) matrix m is channel o of images 0..nn-1. unbatch copies them
+ * out to images `stride` floats apart, batch gathers them in. */
+NO_LIBC_CALLS static void unbatch(const float *m, int nn, int Og, ptrdiff_t P, float *img,
+                                  ptrdiff_t stride)
+{
+    for (int i = 0; i < nn; i++)
+        for (int o = 0; o < Og; o++)
+            copy_row(img + i * stride + o * P, m + (o * nn + i) * P, (int)P);
+}
+
+NO_LIBC_CALLS static void batch(const float *img, ptrdiff_t stride, int nn, int Og,
+                                ptrdiff_t P, float *m)
+{
+    for (int i = 0; i < nn; i++)
+        for (int o = 0; o < Og; o++)
+            copy_row(m + (o * nn + i) * P, img + i * stride + o * P, (int)P);
 }
 
 static int is_pointwise(const struct fer_conv2d_spec *s)
@@ -238,10 +296,7 @@ int fer_conv2d_forward(const struct fer_conv2d *c, const struct fer_tensor *x,
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Og, ld, K, 1.0f, w,
                         K, col, ld, 0.0f, tmp, ld);
-            for (int i = 0; i < nn; i++)
-                for (int o = 0; o < Og; o++)
-                    memcpy(y->data + (n0 + i) * ys + (gi * Og + o) * P,
-                           tmp + o * ld + i * P, sizeof(float) * P);
+            unbatch(tmp, nn, Og, P, y->data + n0 * ys + gi * Og * P, ys);
         }
     }
     if (c->bias.data)
@@ -253,6 +308,37 @@ int fer_conv2d_forward(const struct fer_conv2d *c, const struct fer_tensor *x,
             }
     fer_arena_release(scratch, mark);
     return 0;
+}
+
+/* With stride 1 and no dilation, dx[c] = sum over o of dy[o] correlated
+ * with weight[o, c] rotated by 180 degrees, dy padded by k - 1 - pad: a
+ * convolution of dy, computed as im2col + GEMM like the forward. It
+ * replaces the K x P column gradient (a GEMM output nine times dx's size
+ * for 3x3, zeroed by OpenBLAS first) and col2im's scattered adds. */
+static int is_flippable(const struct fer_conv2d_spec *s)
+{
+    return s->stride_h == 1 && s->stride_w == 1 && s->dilation_h == 1 &&
+           s->dilation_w == 1 && s->pad_h <= s->kernel_h - 1 &&
+           s->pad_w <= s->kernel_w - 1;
+}
+
+/* The geometry of that convolution: Og channels of OH x OW in, H x W out. */
+static struct geom flipped_geom(const struct geom *g, int Og)
+{
+    return (struct geom){Og, g->OH, g->OW, g->H, g->W, g->KH, g->KW, 1, 1,
+                         g->KH - 1 - g->PH, g->KW - 1 - g->PW, 1, 1};
+}
+
+/* One group's weights w (Og x C x KH x KW) as wf (C x Og x KH x KW),
+ * each kernel rotated by 180 degrees. */
+static void flip_weights(const struct geom *g, int Og, const float *w, float *wf)
+{
+    const int kk = g->KH * g->KW;
+    for (int o = 0; o < Og; o++)
+        for (int ch = 0; ch < g->C; ch++)
+            for (int k = 0; k < kk; k++)
+                wf[((ptrdiff_t)ch * Og + o) * kk + (kk - 1 - k)] =
+                    w[((ptrdiff_t)o * g->C + ch) * kk + k];
 }
 
 int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
@@ -284,16 +370,31 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
             }
 
     struct fer_arena_mark mark = fer_arena_mark(scratch);
-    float *col = NULL, *dcol = NULL, *tmp = NULL;
+    /* Stride 1: dx is a convolution of dy (see flipped_geom), no col2im. */
+    const int flip = dx && !pointwise && is_flippable(s);
+    struct geom gd = flipped_geom(&g, Og);
+    const ptrdiff_t Pd = (ptrdiff_t)g.H * g.W, Kd = (ptrdiff_t)Og * g.KH * g.KW;
+    float *col = NULL, *dcol = NULL, *tmp = NULL, *wf = NULL, *dtmp = NULL;
     if (!pointwise) {
         col = fer_arena_alloc(scratch, sizeof(float) * K * nb * P);
-        dcol = dx ? fer_arena_alloc(scratch, sizeof(float) * K * nb * P) : col;
+        if (flip) {
+            dcol = fer_arena_alloc(scratch, sizeof(float) * Kd * nb * Pd);
+            wf = fer_arena_alloc(scratch, sizeof(float) * fer_tensor_numel(&c->weight));
+            dtmp = nb > 1 ? fer_arena_alloc(scratch, sizeof(float) * g.C * nb * Pd) : col;
+        } else {
+            dcol = dx ? fer_arena_alloc(scratch, sizeof(float) * K * nb * P) : col;
+        }
         if (nb > 1)
             tmp = fer_arena_alloc(scratch, sizeof(float) * Og * nb * P);
-        if (col == NULL || dcol == NULL || (nb > 1 && tmp == NULL))
+        if (col == NULL || dcol == NULL || (nb > 1 && tmp == NULL) ||
+            (flip && (wf == NULL || dtmp == NULL)))
             return fer_fail_context("conv2d");
     }
-    if (dx && !pointwise)
+    if (flip)
+        for (int gi = 0; gi < G; gi++)
+            flip_weights(&g, Og, c->weight.data + (ptrdiff_t)gi * Og * K,
+                         wf + (ptrdiff_t)gi * Og * K);
+    else if (dx && !pointwise)
         memset(dx->data, 0, sizeof(float) * fer_tensor_numel(dx));
     for (int n0 = 0; n0 < N; n0 += nb) {
         int nn = N - n0 < nb ? N - n0 : nb;
@@ -318,11 +419,7 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
             if (nn == 1) {
                 dyg = dy->data + n0 * ys + gi * Og * P;
             } else {
-                for (int i = 0; i < nn; i++)
-                    for (int o = 0; o < Og; o++)
-                        memcpy(tmp + o * ld + i * P,
-                               dy->data + (n0 + i) * ys + (gi * Og + o) * P,
-                               sizeof(float) * P);
+                batch(dy->data + n0 * ys + gi * Og * P, ys, nn, Og, P, tmp);
                 dyg = tmp;
             }
             for (int i = 0; i < nn; i++)
@@ -332,6 +429,19 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
                         ld, col, ld, 1.0f, dw, K);
             if (dx == NULL)
                 continue;
+            if (flip) {
+                /* dx (C x nn*Pd) = wf (C x Kd) * columns of the padded dy. */
+                const ptrdiff_t ldd = nn * Pd, gs = (ptrdiff_t)g.C * Pd;
+                float *dxg = dx->data + n0 * xs + gi * gs;
+                for (int i = 0; i < nn; i++)
+                    im2col(&gd, dy->data + (n0 + i) * ys + gi * Og * P, dcol + i * Pd, ldd);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.C, ldd, Kd, 1.0f,
+                            wf + (ptrdiff_t)gi * Og * K, Kd, dcol, ldd, 0.0f,
+                            nn == 1 ? dxg : dtmp, ldd);
+                if (nn > 1)
+                    unbatch(dtmp, nn, g.C, Pd, dxg, xs);
+                continue;
+            }
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, ld, Og, 1.0f, w, K,
                         dyg, ld, 0.0f, dcol, ld);
             for (int i = 0; i < nn; i++)

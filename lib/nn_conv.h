@@ -8,7 +8,10 @@
  *
  * Computed as im2col + cblas_sgemm, several images per GEMM when the
  * output is small so that the GEMM stays wide; a 1x1 stride-1 unpadded
- * convolution multiplies the input directly without im2col.
+ * convolution multiplies the input directly without im2col. The input
+ * gradient of a stride-1 convolution is itself computed as a convolution
+ * of dy with the rotated, transposed weights (im2col of dy + GEMM), which
+ * moves far less memory than a column gradient folded back by col2im.
  * Conventions (overwrite dx, accumulate parameter gradients): see nn.h.
  */
 #ifndef FER_NN_CONV_H

@@ -1,5 +1,7 @@
 #include "nn_pool.h"
 
+#include "nn_vec.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -59,26 +61,76 @@ static ptrdiff_t argmax(const float *plane, int W, int h0, int h1, int w0, int w
     return best;
 }
 
+/* The value at argmax: the plain maximum (a select the compiler makes
+ * branch-free; equal values are interchangeable), unless a NaN is seen,
+ * then argmax's first NaN. */
+static float window_max(const float *plane, int W, int h0, int h1, int w0, int w1)
+{
+    float m = plane[(ptrdiff_t)h0 * W + w0];
+    int nan = 0;
+    for (int h = h0; h < h1; h++)
+        for (int w = w0; w < w1; w++) {
+            float v = plane[(ptrdiff_t)h * W + w];
+            m = v > m ? v : m;
+            nan |= v != v;
+        }
+    return nan ? plane[argmax(plane, W, h0, h1, w0, w1)] : m;
+}
+
 /* 1 when v replaces the running maximum m under argmax's rule: greater,
- * or the first NaN. */
+ * or the first NaN. Bitwise operators rather than || so that the compiler
+ * emits compares and selects: the branches mispredicted on random data. */
 static inline int beats(float v, float m)
 {
-    return v > m || (isnan(v) && !isnan(m));
+    return (v > m) | ((v != v) & (m == m));
 }
 
 /* Index (0..3, row-major) of the first maximum of a 2x2 window: the common
  * 2x2 stride-2 pooling of cnn-s, without argmax's loops and calls. */
 static inline int argmax4(const float *r0, const float *r1)
 {
-    int k = 0;
-    float m = r0[0];
-    if (beats(r0[1], m))
-        m = r0[1], k = 1;
-    if (beats(r1[0], m))
-        m = r1[0], k = 2;
-    if (beats(r1[1], m))
-        k = 3;
-    return k;
+    float a = r0[0], b = r0[1], c = r1[0], d = r1[1];
+    int kab = beats(b, a), kcd = beats(d, c);
+    float mab = kab ? b : a, mcd = kcd ? d : c;
+    /* The first maximum: the right pair wins only when strictly better. */
+    return beats(mcd, mab) ? 2 + kcd : kab;
+}
+
+/* The value argmax4 picks (NaN if any, else the maximum). */
+static inline float max4(const float *r0, const float *r1)
+{
+    float a = r0[0], b = r0[1], c = r1[0], d = r1[1];
+    float mab = beats(b, a) ? b : a, mcd = beats(d, c) ? d : c;
+    return beats(mcd, mab) ? mcd : mab;
+}
+
+/* beats() on 4 lanes: all-ones where v replaces m. */
+static inline fer_vi4 beats4(fer_v4 v, fer_v4 m)
+{
+    return (v > m) | ((v != v) & (m == m));
+}
+
+/* 2x2 windows of 4 adjacent outputs j..j+3 read from rows r0, r1 at 2j:
+ * the masks that pick b over a, d over c, and the (c, d) pair over (a, b),
+ * as argmax4, plus the window maxima. */
+struct win4 {
+    fer_vi4 kab, kcd, kpair;
+    fer_v4 max;
+};
+
+static inline struct win4 windows4(const float *r0, const float *r1)
+{
+    fer_v4 x0 = fer_v4_load(r0), x1 = fer_v4_load(r0 + 4);
+    fer_v4 y0 = fer_v4_load(r1), y1 = fer_v4_load(r1 + 4);
+    fer_v4 a = fer_v4_even(x0, x1), b = fer_v4_odd(x0, x1);
+    fer_v4 c = fer_v4_even(y0, y1), d = fer_v4_odd(y0, y1);
+    struct win4 w;
+    w.kab = beats4(b, a);
+    w.kcd = beats4(d, c);
+    fer_v4 mab = fer_v4_select(w.kab, b, a), mcd = fer_v4_select(w.kcd, d, c);
+    w.kpair = beats4(mcd, mab);
+    w.max = fer_v4_select(w.kpair, mcd, mab);
+    return w;
 }
 
 static int is_2x2(const struct fer_pool2d *p)
@@ -98,10 +150,11 @@ int fer_maxpool2d_forward(const struct fer_pool2d *p, const struct fer_tensor *x
             for (int i = 0; i < OH; i++) {
                 const float *r0 = x->data + (pl * H + 2 * i) * W, *r1 = r0 + W;
                 float *out = y->data + (pl * OH + i) * OW;
-                for (int j = 0; j < OW; j++) {
-                    int k = argmax4(r0 + 2 * j, r1 + 2 * j);
-                    out[j] = (k < 2 ? r0 : r1)[2 * j + (k & 1)];
-                }
+                int j = 0;
+                for (; j + 4 <= OW; j += 4)
+                    fer_v4_store(out + j, windows4(r0 + 2 * j, r1 + 2 * j).max);
+                for (; j < OW; j++)
+                    out[j] = max4(r0 + 2 * j, r1 + 2 * j);
             }
         return 0;
     }
@@ -112,7 +165,7 @@ int fer_maxpool2d_forward(const struct fer_pool2d *p, const struct fer_tensor *x
             for (int j = 0; j < OW; j++) {
                 int h0, h1, w0, w1;
                 window(p, H, W, i, j, &h0, &h1, &w0, &w1);
-                out[i * OW + j] = in[argmax(in, W, h0, h1, w0, w1)];
+                out[i * OW + j] = window_max(in, W, h0, h1, w0, w1);
             }
     }
     return 0;
@@ -126,14 +179,31 @@ int fer_maxpool2d_backward(const struct fer_pool2d *p, const struct fer_tensor *
         return -1;
     const int H = x->shape[2], W = x->shape[3], OH = dy->shape[2], OW = dy->shape[3];
     const ptrdiff_t planes = (ptrdiff_t)x->shape[0] * x->shape[1];
-    memset(dx->data, 0, sizeof(float) * fer_tensor_numel(dx));
+    /* The 2x2 vector path writes whole windows, zeros included; clear
+     * first only when a scalar tail or an uncovered border row or column
+     * remains. */
+    if (!(is_2x2(p) && H == 2 * OH && W == 2 * OW && OW % 4 == 0))
+        memset(dx->data, 0, sizeof(float) * fer_tensor_numel(dx));
     if (is_2x2(p)) {
         for (ptrdiff_t pl = 0; pl < planes; pl++)
             for (int i = 0; i < OH; i++) {
                 const float *r0 = x->data + (pl * H + 2 * i) * W, *r1 = r0 + W;
                 const float *g = dy->data + (pl * OH + i) * OW;
                 float *d0 = dx->data + (pl * H + 2 * i) * W, *d1 = d0 + W;
-                for (int j = 0; j < OW; j++) {
+                int j = 0;
+                for (; j + 4 <= OW; j += 4) {
+                    /* Whole windows are written, zeros included. */
+                    struct win4 w = windows4(r0 + 2 * j, r1 + 2 * j);
+                    fer_vi4 gv = (fer_vi4)fer_v4_load(g + j);
+                    fer_v4 top = (fer_v4)(gv & ~w.kpair), bot = (fer_v4)(gv & w.kpair);
+                    fer_v4 a = (fer_v4)((fer_vi4)top & ~w.kab), b = (fer_v4)((fer_vi4)top & w.kab);
+                    fer_v4 c = (fer_v4)((fer_vi4)bot & ~w.kcd), d = (fer_v4)((fer_vi4)bot & w.kcd);
+                    fer_v4_store(d0 + 2 * j, fer_v4_zip_lo(a, b));
+                    fer_v4_store(d0 + 2 * j + 4, fer_v4_zip_hi(a, b));
+                    fer_v4_store(d1 + 2 * j, fer_v4_zip_lo(c, d));
+                    fer_v4_store(d1 + 2 * j + 4, fer_v4_zip_hi(c, d));
+                }
+                for (; j < OW; j++) {
                     int k = argmax4(r0 + 2 * j, r1 + 2 * j);
                     (k < 2 ? d0 : d1)[2 * j + (k & 1)] = g[j];
                 }

@@ -273,6 +273,14 @@ def main():
                                       milestones=[4]), 11)
     clip("clip_norm", 1.0)
     clip("clip_norm_none", 100.0)
+    # Added last so that the random draws of the cases above do not move.
+    # 2x2 pooling wide enough for the 4-output vector path plus a scalar
+    # tail (21 px: 10 outputs and an odd column), values rounded to halves
+    # so that windows hold ties.
+    with torch.no_grad():
+        xt = (torch.randn(2, 3, 10, 21) * 2).round() / 2
+    unary("maxpool_2x2_s2_21px_ties", lambda x: F.max_pool2d(x, 2, 2),
+          xt.requires_grad_(), (2, 2, 0))
 
 
 if __name__ == "__main__":

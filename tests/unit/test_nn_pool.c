@@ -2,8 +2,10 @@
 
 #include "nn_pool.h"
 
+#include <math.h>
+
 static const char *max_cases[] = {"maxpool_3x3_s2_p1_9px", "maxpool_3x3_s2_p1_8px",
-                                  "maxpool_2x2_s2_7px"};
+                                  "maxpool_2x2_s2_7px", "maxpool_2x2_s2_21px_ties"};
 static const char *avg_cases[] = {"avgpool_2x2_s2_7px", "avgpool_3x3_s1_p1",
                                   "avgpool_3x3_s2_p1_nopad"};
 
@@ -92,6 +94,52 @@ START_TEST(test_maxpool_ties_and_bad_geometry)
 }
 END_TEST
 
+/* A NaN in a window wins it (PyTorch propagates NaN), in the general
+ * path (3x3, padded) and in the 2x2 vector path. */
+START_TEST(test_maxpool_nan)
+{
+    struct fer_pool2d p = {3, 2, 1, 1};
+    struct fer_tensor x, y, dy, dx;
+    fer_tensor_alloc(&x, 4, (int[]){1, 1, 4, 4});
+    fer_tensor_alloc(&y, 4, (int[]){1, 1, 2, 2});
+    for (int i = 0; i < 16; i++)
+        x.data[i] = (float)i;
+    x.data[5] = NAN;
+    ck_assert_int_eq(fer_maxpool2d_forward(&p, &x, &y), 0);
+    for (int i = 0; i < 4; i++)
+        ck_assert(isnan(y.data[i]));
+    fer_tensor_free(&x);
+    fer_tensor_free(&y);
+
+    p = (struct fer_pool2d){2, 2, 0, 1};
+    fer_tensor_alloc(&x, 4, (int[]){1, 1, 2, 8});
+    fer_tensor_alloc(&y, 4, (int[]){1, 1, 1, 4});
+    for (int i = 0; i < 16; i++)
+        x.data[i] = (float)i;
+    x.data[8 + 5] = NAN;
+    x.data[8 + 4] = INFINITY;
+    ck_assert_int_eq(fer_maxpool2d_forward(&p, &x, &y), 0);
+    ck_assert_float_eq(y.data[0], 9);
+    ck_assert_float_eq(y.data[1], 11);
+    ck_assert(isnan(y.data[2]));
+    ck_assert_float_eq(y.data[3], 15);
+    dy = nn_zeros_like(&y);
+    dx = nn_zeros_like(&x);
+    fer_tensor_fill(&dy, 1);
+    dy.data[2] = 7;
+    fer_tensor_fill(&dx, 5);
+    ck_assert_int_eq(fer_maxpool2d_backward(&p, &x, &dy, &dx), 0);
+    for (int i = 0; i < 16; i++) {
+        float want = i == 13 ? 7 : (i == 9 || i == 11 || i == 15) ? 1 : 0;
+        ck_assert_float_eq(dx.data[i], want);
+    }
+    fer_tensor_free(&x);
+    fer_tensor_free(&y);
+    fer_tensor_free(&dy);
+    fer_tensor_free(&dx);
+}
+END_TEST
+
 struct fd_ctx {
     struct fer_pool2d *p;
     int avg;
@@ -147,10 +195,11 @@ int main(void)
 {
     Suite *s = suite_create("nn_pool");
     TCase *tc = tcase_create("pool");
-    tcase_add_loop_test(tc, test_maxpool_matches_torch, 0, 3);
+    tcase_add_loop_test(tc, test_maxpool_matches_torch, 0, 4);
     tcase_add_loop_test(tc, test_avgpool_matches_torch, 0, 3);
     tcase_add_test(tc, test_global_avgpool_matches_torch);
     tcase_add_test(tc, test_maxpool_ties_and_bad_geometry);
+    tcase_add_test(tc, test_maxpool_nan);
     tcase_add_test(tc, test_pool_finite_differences);
     suite_add_tcase(s, tc);
     return fer_run_suite(s);
