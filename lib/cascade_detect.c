@@ -299,6 +299,21 @@ struct lbp_opt {
     int ofs[16];
 };
 
+/* An LBP stump with its feature and category subset copied in. */
+struct lbp_stump {
+    struct lbp_opt f;
+    int32_t subset[8];
+    float leaf[2]; /* outside, inside the subset */
+};
+
+/* A Haar stump with its feature copied in: the hot loop of stump cascades
+ * (all of Debian's frontal-face Haar files but alt2) reads one record. */
+struct haar_stump {
+    struct haar_opt f;
+    float threshold;
+    float leaf[2]; /* below, not below the threshold: indexed, no branch */
+};
+
 struct level {
     float scale;
     int w, h;      /* shrunk image size */
@@ -317,6 +332,8 @@ struct job {
     int nlevels;
     size_t ist;            /* integral row stride, the largest level's w + 1 */
     struct haar_opt *haar; /* per feature */
+    struct haar_stump *hstumps; /* per stump, when the cascade has stumps */
+    struct lbp_stump *lstumps;
     struct lbp_opt *lbp;
     int nofs[4];           /* normalisation rectangle */
     atomic_int next;
@@ -328,7 +345,7 @@ static uint32_t corner_sum(const uint32_t *p, const int o[4])
     return p[o[0]] - p[o[1]] - p[o[2]] + p[o[3]];
 }
 
-static float haar_value(const struct haar_opt *f, const uint32_t *ps, const uint32_t *pt,
+static inline __attribute__((always_inline)) float haar_value(const struct haar_opt *f, const uint32_t *ps, const uint32_t *pt,
                         float norm)
 {
     const uint32_t *p = f->tilted ? pt : ps;
@@ -339,7 +356,7 @@ static float haar_value(const struct haar_opt *f, const uint32_t *ps, const uint
     return ret * norm;
 }
 
-static int lbp_value(const struct lbp_opt *f, const uint32_t *p)
+static inline __attribute__((always_inline)) int lbp_value(const struct lbp_opt *f, const uint32_t *p)
 {
     const int *o = f->ofs;
 #define BLOCK(a, b, c, d) ((int32_t)(p[o[a]] - p[o[b]] - p[o[c]] + p[o[d]]))
@@ -371,14 +388,14 @@ static int run_haar(const struct job *j, const uint32_t *ps, const uint32_t *pq,
     float norm = (float)(1. / sqrt(nf));
     if (!(area * norm < 1e-1))
         return -1;
-    if (c->stumps != NULL) {
-        const struct fer_cascade_stump *sp = c->stumps;
+    if (j->hstumps != NULL) {
+        const struct haar_stump *sp = j->hstumps;
         for (int si = 0; si < c->nstages; si++) {
             const struct fer_cascade_stage *st = &c->stages[si];
             double sum = 0;
             for (int i = 0; i < st->ntrees; i++, sp++) {
-                float v = haar_value(&j->haar[sp->feature], ps, pt, norm);
-                sum += v < sp->threshold ? sp->left : sp->right;
+                float v = haar_value(&sp->f, ps, pt, norm);
+                sum += sp->leaf[!(v < sp->threshold)];
             }
             if (sum < st->threshold)
                 return -si;
@@ -408,15 +425,15 @@ static int run_lbp(const struct job *j, const uint32_t *ps)
 {
     const struct fer_cascade *c = j->c;
     int ss = c->subset_size;
-    if (c->stumps != NULL) {
-        const struct fer_cascade_stump *sp = c->stumps;
-        const int32_t *subset = c->subsets;
+    if (j->lstumps != NULL) {
+        const struct lbp_stump *sp = j->lstumps;
         for (int si = 0; si < c->nstages; si++) {
             const struct fer_cascade_stage *st = &c->stages[si];
             double sum = 0;
-            for (int i = 0; i < st->ntrees; i++, sp++, subset += ss) {
-                int v = lbp_value(&j->lbp[sp->feature], ps);
-                sum += lbp_in_subset(subset, v) ? sp->left : sp->right;
+            for (int i = 0; i < st->ntrees; i++, sp++) {
+                int v = lbp_value(&sp->f, ps);
+                /* select without a branch: the outcome is unpredictable */
+                sum += sp->leaf[lbp_in_subset(sp->subset, v)];
             }
             if (sum < st->threshold)
                 return -si;
@@ -611,6 +628,19 @@ static int prepare_features(struct job *j)
                 for (int q = 0; q < 4; q++)
                     o[r * 4 + q] = f->x + q * f->w + s * (f->y + r * f->h);
         }
+        if (c->stumps != NULL && c->subset_size == 8) {
+            j->lstumps = calloc((size_t)c->ntrees, sizeof *j->lstumps);
+            if (j->lstumps == NULL)
+                return fer_fail("out of memory");
+            for (int t = 0; t < c->ntrees; t++) {
+                const struct fer_cascade_stump *sp = &c->stumps[t];
+                struct lbp_stump *ls = &j->lstumps[t];
+                ls->f = j->lbp[sp->feature];
+                memcpy(ls->subset, c->subsets + (size_t)t * 8, sizeof ls->subset);
+                ls->leaf[0] = sp->right;
+                ls->leaf[1] = sp->left;
+            }
+        }
         return 0;
     }
     j->haar = calloc((size_t)c->nfeatures, sizeof *j->haar);
@@ -632,6 +662,16 @@ static int prepare_features(struct job *j)
                 set_tilted_offsets(o->ofs[r], hr->x, hr->y, hr->w, hr->h, j->ist);
             else
                 set_sum_offsets(o->ofs[r], hr->x, hr->y, hr->w, hr->h, j->ist);
+        }
+    }
+    if (c->stumps != NULL) {
+        j->hstumps = calloc((size_t)c->ntrees, sizeof *j->hstumps);
+        if (j->hstumps == NULL)
+            return fer_fail("out of memory");
+        for (int t = 0; t < c->ntrees; t++) {
+            const struct fer_cascade_stump *sp = &c->stumps[t];
+            j->hstumps[t] = (struct haar_stump){j->haar[sp->feature], sp->threshold,
+                                                {sp->left, sp->right}};
         }
     }
     return 0;
@@ -685,6 +725,8 @@ end:
         fer_rects_free(&j.levels[i].hits);
     free(j.levels);
     free(j.haar);
+    free(j.hstumps);
+    free(j.lstumps);
     free(j.lbp);
     return rc;
 }

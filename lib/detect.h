@@ -31,7 +31,7 @@ void fer_boxes_free(struct fer_boxes *b);
 
 struct fer_detect_params {
     double scale_factor; /* pyramid step, > 1 (default 1.1) */
-    int min_neighbors;   /* hits a box needs beyond the first (default 3) */
+    int min_neighbors;   /* a box needs more than this many raw hits (default 3) */
     int min_w, min_h;    /* smallest face (default 30x30; 0 = the model's window) */
     int max_w, max_h;    /* largest face (0 = no limit) */
     int threads;         /* worker threads (default 1) */

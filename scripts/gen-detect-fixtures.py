@@ -10,6 +10,10 @@ writes one row per frame and setting:
     cascade  scale_factor  min_neighbors  min_size  source  frame  boxes
 
 boxes is "x,y,w,h" per face joined by ";" (empty when OpenCV finds none).
+The three stills appear twice: as ffmpeg's grey PGM (frame 0) and as
+OpenCV reads them in colour and greys them with cv2.cvtColor (frame
+"colour"); the test gives fer-detect the original PNG/JPEG file for those,
+so they check the image module's decoding and grey conversion as well.
 Run from the source tree: /usr/bin/python3 scripts/gen-detect-fixtures.py
 (needs $FER_MEDIA filled by scripts/fetch-media).
 """
@@ -35,6 +39,9 @@ def main():
         listing = subprocess.run([os.path.join(root, "scripts/detect-test-frames"), tmp],
                                  check=True, capture_output=True, text=True).stdout
         frames = [line.split("\t") for line in listing.splitlines()]
+        media = os.environ.get("FER_MEDIA", os.path.expanduser("~/.cache/fer-tools"))
+        for still in ("astronaut.png", "grace_hopper_512x512.jpg", "no_face.jpg"):
+            frames.append([still, "colour", os.path.join(media, still)])
         rows = []
         for cascade in CASCADES:
             cc = cv2.CascadeClassifier(cascade)
@@ -42,7 +49,10 @@ def main():
                 sys.exit(f"gen-detect-fixtures: {cascade}: cannot load")
             for scale, neighbours, size in SETTINGS:
                 for source, frame, path in frames:
-                    grey = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+                    if frame == "colour":
+                        grey = cv2.cvtColor(cv2.imread(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2GRAY)
+                    else:
+                        grey = cv2.imread(path, cv2.IMREAD_UNCHANGED)
                     if grey is None or grey.ndim != 2:
                         sys.exit(f"gen-detect-fixtures: {path}: not a grey image")
                     found = cc.detectMultiScale(grey, scaleFactor=scale, minNeighbors=neighbours,

