@@ -1,0 +1,27 @@
+# scripts/tables-common.mk - included by scripts/ckplus.mk, afew.mk and
+# rafdb.mk: the shell, the tool and helper paths, and the resumable-training
+# idiom they share.
+
+# A pipeline fails when any of its stages fails, not only the last.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+# Every target is a file written under a temporary name and renamed; a
+# failed recipe leaves no target behind, and intermediate files (fold
+# manifests, pretrained backbones) are kept, so a re-run does nothing.
+.DELETE_ON_ERROR:
+.SECONDARY:
+.SUFFIXES:
+
+BIN     ?= build/bin
+SEED    ?= 1
+# BLAS threads per training run; make -j N runs N of them at once.
+THREADS ?= 1
+TABLE_UTIL := $(dir $(lastword $(MAKEFILE_LIST)))table-util
+
+ifeq ($(wildcard $(BIN)/fer-finetune),)
+$(error $(BIN)/fer-finetune not found: run make first, or set BIN=)
+endif
+
+# $(call resume,CHECKPOINT): --resume when a killed run left a checkpoint.
+# (fer-pretrain refuses --resume without one; fer-finetune would accept it.)
+resume = $$([ -f $(1) ] && echo --resume)
