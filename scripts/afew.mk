@@ -73,8 +73,15 @@ endif
 
 METHODS := scratch middle rotation
 
+FILES := $(addprefix $(OUT)/,frames.tsv faces-all.tsv faces.tsv train-faces.tsv val-faces.tsv \
+    val-clips.txt pretext-rotation.tsv val-rotation.tsv pretrained-rotation.safetensors \
+    $(foreach n,$(PRETEXT_NS),pretext-middle-n$(n).tsv val-middle-n$(n).tsv \
+      pretrained-middle-n$(n).safetensors) \
+    $(foreach m,$(METHODS),$(m).safetensors metrics-$(m).tsv) \
+    table.tsv table-pretext.tsv table.md)
+
 .PHONY: all
-all: $(OUT)/table.tsv $(OUT)/table-pretext.tsv $(OUT)/table.md
+all: $(FILES)
 
 # ---- data ----
 

@@ -68,8 +68,16 @@ else
 $(error PRETRAIN_SCOPE must be fold or all)
 endif
 
+PRE_DIRS := $(if $(filter all,$(PRETRAIN_SCOPE)),$(OUT)/pretrain-all,$(FOLD_IDS:%=$(OUT)/fold%))
+FILES := $(addprefix $(OUT)/,frames.tsv faces-all.tsv faces.tsv labelled.tsv folds.tsv \
+    fold-results.tsv table.tsv table.md) \
+  $(foreach d,$(PRE_DIRS),$(addprefix $(d)/,pretrain-faces.tsv pretext-middle.tsv \
+    pretext-rotation.tsv pretrained-middle.safetensors pretrained-rotation.safetensors)) \
+  $(foreach i,$(FOLD_IDS),$(addprefix $(OUT)/fold$(i)/,train.tsv test.tsv \
+    $(foreach m,$(METHODS),$(m).safetensors metrics-$(m).tsv)))
+
 .PHONY: all
-all: $(OUT)/table.tsv $(OUT)/table.md
+all: $(FILES)
 
 # ---- data: frames, face crops, labelled sequences, folds ----
 

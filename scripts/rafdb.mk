@@ -63,8 +63,14 @@ endif
 endif
 CONTRAST_METRICS := $(if $(VIDEO_FILES),$(OUT)/metrics-contrastive.tsv,$(OUT)/metrics-contrastive.missing)
 
+ROWS := $(OUT)/metrics-baseline.tsv $(IAL_METRICS) $(CONTRAST_METRICS)
+FILES := $(addprefix $(OUT)/,images.tsv train.tsv test.tsv table.tsv table.md) $(ROWS) \
+    $(patsubst $(OUT)/metrics-%.tsv,$(OUT)/%.safetensors,$(filter %.tsv,$(ROWS))) \
+    $(if $(VIDEO_FILES),$(addprefix $(OUT)/,videos/frames.tsv videos/faces.tsv \
+      videos/pretext-contrastive.tsv pretrained-contrastive.safetensors))
+
 .PHONY: all
-all: $(OUT)/table.tsv $(OUT)/table.md
+all: $(FILES)
 
 # ---- RAF-DB ----
 
@@ -146,7 +152,7 @@ row = if grep -q '^n/a' $(2); then \
           END { printf "%s\t%.2f\t%.2f\t-\n", l, 100 * v["overall_accuracy"], 100 * v["average_accuracy"] }' $(2); \
       fi;
 
-$(OUT)/table.tsv: $(OUT)/metrics-baseline.tsv $(IAL_METRICS) $(CONTRAST_METRICS)
+$(OUT)/table.tsv: $(ROWS)
 	{ printf 'method\toverall_accuracy_pct\taverage_accuracy_pct\tpublished_pct\n'; \
 	  $(call row,baseline,$(word 1,$^)) \
 	  $(call row,+ IAL,$(word 2,$^)) \

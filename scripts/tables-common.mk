@@ -6,10 +6,12 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 # Every target is a file written under a temporary name and renamed; a
-# failed recipe leaves no target behind, and intermediate files (fold
-# manifests, pretrained backbones) are kept, so a re-run does nothing.
+# failed recipe leaves no target behind.  Each Makefile names every file it
+# makes as a prerequisite of all, so none is an intermediate file: none is
+# deleted after the run, and one that is removed is made again, with what
+# depends on it, and nothing else.  (A global .SECONDARY would keep them but
+# would not remake a removed one.)
 .DELETE_ON_ERROR:
-.SECONDARY:
 .SUFFIXES:
 
 BIN     ?= build/bin
