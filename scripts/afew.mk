@@ -36,8 +36,12 @@
 # does nothing.
 #
 # Wall time on the 2-core development machine (an ESTIMATE, scaled from
-# per-epoch times measured on the test miniature; see scripts/README-tables.md):
-# WALL_TIME_AFEW
+# per-image training times measured with one epoch on 48 px face crops; see
+# scripts/README-tables.md):
+#   about 6 hours with -j2 and the defaults (11 core-hours, most of it the
+#   middle-frame pretrainings for n = 5, 7, 9, whose cost grows with n;
+#   PRETEXT_NS=3 leaves about 2 hours); extraction and face tracking of the
+#   ~29,000 frames ~20 min.
 
 AFEW   ?=
 OUT    ?= results/afew

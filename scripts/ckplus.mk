@@ -33,8 +33,12 @@
 # nothing.  Remove one fold's files to recompute that fold only.
 #
 # Wall time on the 2-core development machine (an ESTIMATE, scaled from
-# per-epoch times measured on the test miniature; see the README-tables.md):
-# WALL_TIME_CKPLUS
+# per-image training times measured with one epoch on 48 px face crops; see
+# scripts/README-tables.md):
+#   about 6-7 hours with -j2 and the defaults (13 core-hours: 30 FAN
+#   fine-tunings of ~12 min each, 10 middle-frame and 10 rotation
+#   pretrainings of ~24 and ~17 min); about 3.5 hours with
+#   PRETRAIN_SCOPE=all.  Extraction and face tracking take ~5 min.
 
 CKPLUS ?=
 OUT    ?= results/ckplus

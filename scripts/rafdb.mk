@@ -29,8 +29,11 @@
 # does nothing.
 #
 # Wall time on the 2-core development machine (an ESTIMATE, scaled from
-# per-epoch times measured on the test miniature; see scripts/README-tables.md):
-# WALL_TIME_RAFDB
+# per-image training times measured with one epoch on 48 px face crops; see
+# scripts/README-tables.md):
+#   about 1.5 hours with -j2 for the three classifiers (~1 hour each on one
+#   core), plus the contrastive pretraining: ~50 min per hour of one-face
+#   video at VIDEO_RATE=5 with the defaults.
 
 RAFDB  ?=
 VIDEOS ?=
