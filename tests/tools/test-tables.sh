@@ -128,6 +128,30 @@ grep -q '^+ IAL	[0-9]' raf/table.tsv || fail "raf: IAL row still n/a"
 make -s -j2 -f "$MK/rafdb.mk" RAFDB="$T/data/rafdb" OUT="$T/raf2" BATCH=4 $TINY >raf2.log 2>&1 ||
     { tail -n 20 raf2.log >&2; fail "rafdb.mk without VIDEOS"; }
 grep -q '^+ contrastive pretraining	n/a (no VIDEOS= folder given)	' raf2/table.tsv || fail "raf: no n/a without VIDEOS"
+# A killed run resumes: kill make (SIGKILL, its whole process group) once
+# the baseline's first checkpoint exists, re-run, and get the bytes of an
+# uninterrupted run made under the same names (the options, paths included,
+# are recorded in the file).
+r="RAFDB=$T/data/rafdb OUT=$T/kill BIN=$FER_BIN BATCH=4 EPOCHS=40"
+make -s -f "$MK/rafdb.mk" $r "$T/kill/baseline.safetensors" >/dev/null 2>&1 || fail "uninterrupted run"
+mv kill whole
+setsid make -s -f "$MK/rafdb.mk" $r "$T/kill/baseline.safetensors" >/dev/null 2>&1 &
+pid=$!
+i=0
+while [ ! -e kill/baseline.safetensors.ckpt ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+/bin/kill -s KILL -- -$pid 2>/dev/null || true
+wait $pid || true
+[ -e kill/baseline.safetensors.ckpt ] && [ ! -e kill/baseline.safetensors ] ||
+    fail "kill: no checkpoint, or the run ended before it was killed"
+# The log's first epoch row (its seconds included) survives only if the
+# re-run continued from the checkpoint rather than starting over.
+first=$(sed -n 2p kill/baseline.log.tsv)
+[ -n "$first" ] || fail "kill: no log row before the kill"
+make -s -f "$MK/rafdb.mk" $r "$T/kill/baseline.safetensors" >/dev/null 2>&1 || fail "resumed run"
+cmp -s whole/baseline.safetensors kill/baseline.safetensors || fail "kill: resumed model differs"
+[ ! -e kill/baseline.safetensors.ckpt ] || fail "kill: checkpoint left after the run"
+[ "$(sed -n 2p kill/baseline.log.tsv)" = "$first" ] || fail "kill: the re-run started over"
+[ "$(tail -n +2 kill/baseline.log.tsv | wc -l)" -eq 40 ] || fail "kill: log is not 40 epochs"
 # A failing step leaves no target behind.
 mkdir -p bad/basic
 set +e
