@@ -108,6 +108,7 @@ uninstall:
 	rm -f $(TOOLS:$(BUILD)/bin/%=$(DESTDIR)$(PREFIX)/bin/%) \
 	    $(DESTDIR)$(PREFIX)/lib/libfer.a $(DESTDIR)$(PREFIX)/lib/pkgconfig/fer.pc
 	rm -rf $(DESTDIR)$(PREFIX)/include/fer
+	rm -f $(patsubst man/%,$(DESTDIR)$(PREFIX)/share/man/%,$(wildcard man/man1/*.1 man/man5/*.5))
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -56,6 +56,23 @@ int fer_atomic_open(struct fer_atomic *a, const char *path)
     const char *base = path + dirlen;
     if (*base == '\0')
         return fer_fail("'%s' is a directory name, not a file name", path);
+    /* A device or a pipe (/dev/null, /dev/stdout, a FIFO) is written in
+     * place: renaming over it would replace /dev/null with a plain file. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode))
+            return fer_fail("'%s' is a directory", path);
+        a->path = strdup(path);
+        if (a->path == NULL)
+            return fer_fail("out of memory");
+        if ((a->fp = fopen(path, "wb")) == NULL) {
+            int saved = errno;
+            fer_atomic_abort(a);
+            errno = saved;
+            return fer_fail_errno("cannot open '%s'", path);
+        }
+        return 0;
+    }
     a->path = strdup(path);
     a->tmp = malloc(strlen(path) + 16);
     if (a->path == NULL || a->tmp == NULL) {
@@ -100,19 +117,20 @@ int fer_atomic_commit(struct fer_atomic *a, int flags)
     FILE *fp = a->fp;
     a->fp = NULL;
     int failed = fflush(fp) != 0 || ferror(fp);
-    if (!failed && (flags & FER_ATOMIC_SYNC))
+    if (!failed && (flags & FER_ATOMIC_SYNC) && a->tmp != NULL)
         failed = fsync(fileno(fp)) != 0;
     int saved = errno;
     if (fclose(fp) != 0 && !failed) {
         failed = 1;
         saved = errno;
     }
-    if (!failed && rename(a->tmp, a->path) != 0) {
+    if (!failed && a->tmp != NULL && rename(a->tmp, a->path) != 0) {
         failed = 1;
         saved = errno;
     }
     if (failed) {
-        unlink(a->tmp);
+        if (a->tmp != NULL)
+            unlink(a->tmp);
         errno = saved;
         fer_fail_errno("cannot write '%s'", a->path);
         release(a);

@@ -5,7 +5,9 @@
  * over PATH only when everything was written and flushed without error (a
  * full disk shows up here, not as a truncated file). On failure, or when the
  * program is killed by a signal or dies through fer_die, the temporary file
- * is removed.
+ * is removed. An existing PATH that is not a regular file (/dev/null,
+ * /dev/stdout, a FIFO) is written directly instead, as it cannot be
+ * replaced.
  */
 #ifndef FER_ATOMIC_H
 #define FER_ATOMIC_H

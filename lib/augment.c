@@ -98,7 +98,8 @@ int fer_augment_render(const struct fer_image *src, const struct fer_augment *au
             sample(src, A.a * u + A.b * v + A.c, A.d * u + A.e * v + A.f, px);
             double grey = px[0];
             if (src->channels == 3 && channels == 1)
-                grey = (px[0] * 4899 + px[1] * 9617 + px[2] * 1868) / 16384.0;
+                grey = (px[0] * FER_GREY_R + px[1] * FER_GREY_G + px[2] * FER_GREY_B) /
+                       (1 << FER_GREY_SHIFT);
             size_t at = (size_t)v * (size_t)width + (size_t)u;
             for (int k = 0; k < channels; k++) {
                 double value = channels == 1 || src->channels == 1 ? grey : px[k];

@@ -4,6 +4,7 @@
 #include "checkpoint.h"
 #include "error.h"
 #include "nn_fan.h"
+#include "nn_ial.h"
 #include "nn_linear.h"
 #include "rng.h"
 
@@ -19,6 +20,10 @@ struct fer_classifier {
     int fan_head;       /* 1: "fan", 0: "linear" */
     struct fer_fan fan; /* fan only */
     struct fer_linear fc;
+    uint64_t seed;
+    int ial_on;                 /* fer_classifier_enable_ial */
+    struct fer_ial ial;
+    struct fer_ial_acts ial_acts; /* the last fer_classifier_forward_ial */
     struct fer_param *params;
     int n_params;
     /* The last forward: frames per example, features (N*T x F, then the
@@ -59,6 +64,7 @@ struct fer_classifier *fer_classifier_new(const char *arch, int in_channels, con
         goto fail;
     c->features = fer_model_features(c->backbone);
     c->classes = classes;
+    c->seed = seed;
     c->fan_head = strcmp(head, "fan") == 0;
     int fc_in = c->fan_head ? 2 * c->features : c->features;
     if (fer_linear_init(&c->fc, fc_in, classes, 1) < 0 ||
@@ -85,6 +91,8 @@ void fer_classifier_free(struct fer_classifier *c)
     fer_linear_free(&c->fc);
     if (c->fan_head)
         fer_fan_free(&c->fan);
+    if (c->ial_on)
+        fer_ial_free(&c->ial);
     free(c->params);
     free(c);
 }
@@ -101,10 +109,30 @@ int fer_classifier_load_backbone(struct fer_classifier *c, const struct fer_weig
     return fer_model_import(c->backbone, w, "");
 }
 
-enum { HEAD_PARAMS_MAX = 6 };
+int fer_classifier_enable_ial(struct fer_classifier *c, float temperature)
+{
+    if (c->fan_head)
+        return fer_fail("inter-sample attention needs the linear head, not fan");
+    if (c->ial_on)
+        return fer_fail("inter-sample attention is already enabled");
+    if (fer_ial_init(&c->ial, c->features, c->classes, temperature) < 0)
+        return -1;
+    struct fer_rng rng;
+    fer_rng_seed_stream(&rng, c->seed, 0x69616c); /* "ial": apart from fc's */
+    linear_reset(&c->ial.proj0, &rng);
+    linear_reset(&c->ial.proj2, &rng);
+    linear_reset(&c->ial.fc, &rng);
+    c->ial_on = 1;
+    return 0;
+}
 
-/* The head's parameters in checkpoint order; biases skip weight decay. */
-static int head_params(struct fer_classifier *c, struct fer_param p[HEAD_PARAMS_MAX])
+enum { HEAD_PARAMS_MAX = 12 };
+
+/* The head's parameters in checkpoint order (the IAL branch last, so that
+ * runs without it keep their order); biases skip weight decay.
+ * with_aux = 0 leaves out the training-only IAL branch. */
+static int head_params_of(struct fer_classifier *c, struct fer_param p[HEAD_PARAMS_MAX],
+                          int with_aux)
 {
     int n = 0;
     if (c->fan_head) {
@@ -119,16 +147,40 @@ static int head_params(struct fer_classifier *c, struct fer_param p[HEAD_PARAMS_
     }
     p[n++] = (struct fer_param){"fc.weight", &c->fc.weight, &c->fc.weight_grad, 0};
     p[n++] = (struct fer_param){"fc.bias", &c->fc.bias, &c->fc.bias_grad, 1};
+    if (c->ial_on && with_aux) {
+        struct fer_ial *l = &c->ial;
+        p[n++] = (struct fer_param){"ial.proj.0.weight", &l->proj0.weight, &l->proj0.weight_grad, 0};
+        p[n++] = (struct fer_param){"ial.proj.0.bias", &l->proj0.bias, &l->proj0.bias_grad, 1};
+        p[n++] = (struct fer_param){"ial.proj.2.weight", &l->proj2.weight, &l->proj2.weight_grad, 0};
+        p[n++] = (struct fer_param){"ial.proj.2.bias", &l->proj2.bias, &l->proj2.bias_grad, 1};
+        p[n++] = (struct fer_param){"ial.fc.weight", &l->fc.weight, &l->fc.weight_grad, 0};
+        p[n++] = (struct fer_param){"ial.fc.bias", &l->fc.bias, &l->fc.bias_grad, 1};
+    }
     return n;
+}
+
+static int head_params(struct fer_classifier *c, struct fer_param p[HEAD_PARAMS_MAX])
+{
+    return head_params_of(c, p, 1);
+}
+
+static int export_tensors(struct fer_classifier *c, struct fer_weights *w, int with_aux)
+{
+    struct fer_param head[HEAD_PARAMS_MAX];
+    int n = head_params_of(c, head, with_aux);
+    if (fer_model_export(c->backbone, w, "") < 0)
+        return -1;
+    return fer_params_export(head, n, w);
 }
 
 int fer_classifier_export(struct fer_classifier *c, struct fer_weights *w)
 {
-    struct fer_param head[HEAD_PARAMS_MAX];
-    int n = head_params(c, head);
-    if (fer_model_export(c->backbone, w, "") < 0)
-        return -1;
-    return fer_params_export(head, n, w);
+    return export_tensors(c, w, 1);
+}
+
+int fer_classifier_export_model(struct fer_classifier *c, struct fer_weights *w)
+{
+    return export_tensors(c, w, 0);
 }
 
 int fer_classifier_import(struct fer_classifier *c, const struct fer_weights *w)
@@ -183,6 +235,8 @@ void fer_classifier_zero_grad(struct fer_classifier *c)
     fer_linear_zero_grad(&c->fc);
     if (c->fan_head)
         fer_fan_zero_grad(&c->fan);
+    if (c->ial_on)
+        fer_ial_zero_grad(&c->ial);
 }
 
 int fer_classifier_forward(struct fer_classifier *c, const struct fer_tensor *x, int frames,
@@ -197,6 +251,7 @@ int fer_classifier_forward(struct fer_classifier *c, const struct fer_tensor *x,
         return -1;
     c->frames = frames;
     c->pooled = c->feat;
+    memset(&c->ial_acts, 0, sizeof c->ial_acts); /* fer_classifier_forward_ial's */
     if (c->fan_head) {
         if (fer_tensor_arena(&c->pooled, a, 2, (int[]){n, 2 * f}) < 0 ||
             fer_fan_forward(&c->fan, &c->feat, frames, &c->pooled) < 0)
@@ -215,16 +270,39 @@ int fer_classifier_forward(struct fer_classifier *c, const struct fer_tensor *x,
     return fer_linear_forward(&c->fc, &c->pooled, logits);
 }
 
-int fer_classifier_backward(struct fer_classifier *c, const struct fer_tensor *dlogits,
-                            struct fer_arena *a)
+int fer_classifier_forward_ial(struct fer_classifier *c, struct fer_tensor *logits,
+                               struct fer_arena *a)
 {
-    struct fer_tensor dpooled, dfeat;
+    if (!c->ial_on)
+        return fer_fail("classifier: inter-sample attention is not enabled");
+    if (c->pooled.data == NULL)
+        return fer_fail("classifier: inter-sample attention before a forward pass");
+    return fer_ial_forward(&c->ial, &c->pooled, &c->ial_acts, logits, a);
+}
+
+/* dial: d loss / d IAL logits, or NULL for the main head alone. */
+static int backward(struct fer_classifier *c, const struct fer_tensor *dlogits,
+                    const struct fer_tensor *dial, struct fer_arena *a)
+{
+    struct fer_tensor dpooled, dfeat, dvia;
     int total = c->feat.shape[0], n = c->pooled.shape[0], f = c->features;
-    if (c->freeze && !c->fan_head)
-        return fer_linear_backward(&c->fc, &c->pooled, dlogits, NULL);
+    if (c->freeze && !c->fan_head) {
+        if (fer_linear_backward(&c->fc, &c->pooled, dlogits, NULL) < 0)
+            return -1;
+        return dial == NULL ? 0
+                            : fer_ial_backward(&c->ial, &c->pooled, &c->ial_acts, dial, NULL, a);
+    }
     if (fer_tensor_arena(&dpooled, a, 2, (int[]){n, c->pooled.shape[1]}) < 0 ||
         fer_linear_backward(&c->fc, &c->pooled, dlogits, &dpooled) < 0)
         return -1;
+    if (dial != NULL) {
+        /* Both heads read the same pooled features: their gradients add. */
+        if (fer_tensor_arena(&dvia, a, 2, (int[]){n, f}) < 0 ||
+            fer_ial_backward(&c->ial, &c->pooled, &c->ial_acts, dial, &dvia, a) < 0)
+            return -1;
+        for (size_t i = 0; i < (size_t)n * (size_t)f; i++)
+            dpooled.data[i] += dvia.data[i];
+    }
     dfeat = dpooled;
     if (c->fan_head) {
         if ((!c->freeze && fer_tensor_arena(&dfeat, a, 2, (int[]){total, f}) < 0) ||
@@ -241,6 +319,20 @@ int fer_classifier_backward(struct fer_classifier *c, const struct fer_tensor *d
                     dpooled.data[(size_t)(i / c->frames) * f + k] / (float)c->frames;
     }
     return fer_model_backward(c->backbone, &dfeat, NULL, a);
+}
+
+int fer_classifier_backward(struct fer_classifier *c, const struct fer_tensor *dlogits,
+                            struct fer_arena *a)
+{
+    return backward(c, dlogits, NULL, a);
+}
+
+int fer_classifier_backward_ial(struct fer_classifier *c, const struct fer_tensor *dlogits,
+                                const struct fer_tensor *dial_logits, struct fer_arena *a)
+{
+    if (!c->ial_on || c->ial_acts.v.data == NULL)
+        return fer_fail("classifier: no inter-sample attention forward to go back through");
+    return backward(c, dlogits, dial_logits, a);
 }
 
 /* Preprocessing metadata. */

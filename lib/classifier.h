@@ -11,6 +11,11 @@
  *   "fan"     frame attention over the T frames of a clip (nn_fan.h),
  *             tensors "fan.alpha.*" and "fan.beta.*", then fc on the 2F
  *             clip feature: logits = fc(FAN(f_1..f_T)).
+ * Inter-sample attention (RMFER's IAL, nn_ial.h), linear head only: a
+ *             training-time auxiliary branch on the same features f,
+ *             tensors "ial.proj.0.*", "ial.proj.2.*", "ial.fc.*". It is in
+ *             checkpoints (fer_classifier_export) but not in model files
+ *             (fer_classifier_export_model): prediction uses fc alone.
  * Transfer: fer_classifier_load_backbone copies every backbone tensor from
  * a weight file (fer-pretrain's output, a torchvision state dict) and
  * ignores the rest (the pretext head, "fc.*"), checking names and shapes.
@@ -73,9 +78,18 @@ int fer_classifier_classes(const struct fer_classifier *c);
  * what differs). Returns 0 or -1 with fer_error() set; c unchanged on error. */
 int fer_classifier_load_backbone(struct fer_classifier *c, const struct fer_weights *w);
 
-/* Every tensor of backbone and head (export), or load them all (import,
- * checked first as fer_model_import). */
+/* Add the IAL branch (nn_ial.h) with this softmax temperature, its layers
+ * initialised as nn.Linear from the classifier's seed. Call it before
+ * fer_classifier_params. -1 with fer_error() for a fan head, a second call
+ * or temperature <= 0. */
+int fer_classifier_enable_ial(struct fer_classifier *c, float temperature);
+
+/* Every tensor of backbone and head, the IAL branch included (export: a
+ * checkpoint), or load them all (import, checked first as
+ * fer_model_import). export_model leaves out the training-only IAL branch:
+ * what a model file for fer-eval holds. */
 int fer_classifier_export(struct fer_classifier *c, struct fer_weights *w);
+int fer_classifier_export_model(struct fer_classifier *c, struct fer_weights *w);
 int fer_classifier_import(struct fer_classifier *c, const struct fer_weights *w);
 
 /* freeze: 1 keeps the backbone fixed (a linear probe): its batch norm in
@@ -97,5 +111,16 @@ int fer_classifier_forward(struct fer_classifier *c, const struct fer_tensor *x,
 /* Gradients of the last forward given d loss / d logits (accumulate). */
 int fer_classifier_backward(struct fer_classifier *c, const struct fer_tensor *dlogits,
                             struct fer_arena *a);
+
+/* After fer_classifier_forward, with IAL enabled: the IAL branch's logits
+ * (N x classes, caller allocated) on the same features; needs N >= 2.
+ * Activations stay in the arena. */
+int fer_classifier_forward_ial(struct fer_classifier *c, struct fer_tensor *logits,
+                               struct fer_arena *a);
+/* Gradients of both heads given d loss / d logits and d loss / d IAL
+ * logits (scale each by its loss weight first); the backbone gets their
+ * sum. Needs fer_classifier_forward_ial since the last forward. */
+int fer_classifier_backward_ial(struct fer_classifier *c, const struct fer_tensor *dlogits,
+                                const struct fer_tensor *dial_logits, struct fer_arena *a);
 
 #endif

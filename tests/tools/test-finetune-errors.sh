@@ -52,6 +52,11 @@ expect_error 1 "val.tsv: line 2: label 'anger' is not one of the classes" \
     fer-finetune --val val.tsv -o x.safetensors train.tsv
 expect_error 2 "-o MODEL is required" fer-finetune train.tsv
 expect_error 2 "--optimizer" fer-finetune --optimizer adam -o x.safetensors train.tsv
+expect_error 2 "--ial: inter-sample attention works with --head linear only" \
+    fer-finetune --ial --head fan -o x.safetensors train.tsv
+expect_error 2 "--ial with --freeze" fer-finetune --ial --freeze -o x.safetensors train.tsv
+expect_error 2 "need --ial" fer-finetune --ial-weight 0.5 -o x.safetensors train.tsv
+expect_error 2 "--ial-temperature" fer-finetune --ial --ial-temperature 0 -o x.safetensors train.tsv
 [ ! -e x.safetensors ] || fail "a failed run left an output"
 no_temp_files .
 exit 0

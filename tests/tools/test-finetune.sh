@@ -5,7 +5,8 @@
 # chin, surprise on both cheeks. Fine-tuning cnn-s at 48 px must reach
 # >= 95% on held-out frames; the same images with shuffled labels must
 # stay near chance (25%); a run killed with kill -9 and resumed must end
-# with the same bytes as an uninterrupted one.
+# with the same bytes as an uninterrupted one. With --ial the main head
+# still learns (>= 90%), and --ial-weight 0 changes nothing.
 . "$FER_ROOT/tests/tools/lib.sh"
 need_media franck.mp4
 cd "$T"
@@ -52,6 +53,18 @@ fer-eval -q -m model.safetensors --predictions - nolabel.tsv >pred2.tsv
 cut -f3 pred.tsv | tail -n +2 >a.txt
 cut -f2 pred2.tsv | tail -n +2 >b.txt
 cmp -s a.txt b.txt || fail "predictions without labels differ"
+
+# Inter-sample attention (--ial): the auxiliary loss still lets the main
+# head learn the marks; the model file holds no ial.* tensor (the branch
+# only trains) and fer-eval reads it as any linear model; the checkpoint
+# keeps the branch for --resume.
+$run --ial -o ial.safetensors train.tsv
+iacc=$(fer-eval -q -m ial.safetensors test.tsv | awk -F'\t' '$1 == "overall_accuracy" { print $2 }')
+echo "marked crops with --ial: test accuracy $iacc"
+awk -v a="$iacc" 'BEGIN { exit !(a >= 0.9) }' || fail "--ial test accuracy $iacc < 0.9"
+! fer-weights list ial.safetensors | grep -q '^ial\.' || fail "the model file has ial.* tensors"
+[ "$(fer-weights list ial.safetensors.ckpt | grep -c '^ial\.')" -eq 6 ] ||
+    fail "the checkpoint lacks the ial.* tensors"
 
 # Transfer: a linear probe (--freeze) on the backbone just trained, for
 # two of the classes, beats one on a random backbone by a wide margin.
@@ -110,6 +123,20 @@ grep -q '"epoch_batch":"[1-9]' m.safetensors.ckpt || fail "checkpoint is not mid
 $small --resume -o m.safetensors ../small.tsv
 cd ..
 cmp full/m.safetensors killed/m.safetensors || fail "resumed run differs from the uninterrupted one"
+# --ial with lambda1 = 0 trains the main head exactly as without --ial (the
+# branch's gradient is zero): same tensors, bit for bit.
+$small --ial --ial-weight 0 --log ial0.log -o ial0.safetensors small.tsv
+/usr/bin/python3 - full/m.safetensors ial0.safetensors <<'PY' || fail "--ial-weight 0 changed the model"
+import json, struct, sys
+def load(path):
+    data = open(path, "rb").read()
+    n = struct.unpack("<Q", data[:8])[0]
+    head = json.loads(data[8:8 + n])
+    head.pop("__metadata__", None)
+    return {k: data[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]
+            for k, v in head.items()}
+sys.exit(0 if load(sys.argv[1]) == load(sys.argv[2]) else 1)
+PY
 cut -f1-5,7- full/log.tsv >full.log
 cut -f1-5,7- killed/log.tsv >killed.log
 cmp -s full.log killed.log || fail "resumed log differs (columns but seconds)"

@@ -4,6 +4,7 @@
 #include "error.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -107,6 +108,35 @@ START_TEST(test_full_disk_is_an_error)
 }
 END_TEST
 
+START_TEST(test_a_fifo_is_written_in_place)
+{
+    /* Renaming over a device or pipe (say -o /dev/null) would replace it
+     * with a plain file; it must be written directly. A FIFO in a private
+     * directory stands for /dev/null here, with this test as its reader. */
+    char *dir = fer_test_tmpdir();
+    char path[256];
+    snprintf(path, sizeof path, "%s/fifo", dir);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    int reader = open(path, O_RDWR | O_NONBLOCK);
+    ck_assert_int_ge(reader, 0);
+    struct fer_atomic a;
+    ck_assert_int_eq(fer_atomic_open(&a, path), 0);
+    fputs("through the pipe", a.fp);
+    ck_assert_int_eq(fer_atomic_commit(&a, FER_ATOMIC_SYNC), 0);
+    char buf[64] = "";
+    ck_assert_int_eq(read(reader, buf, sizeof buf - 1), 16);
+    ck_assert_str_eq(buf, "through the pipe");
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert(S_ISFIFO(st.st_mode));
+    ck_assert_int_eq(count_entries(dir), 1);
+    close(reader);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("atomic");
@@ -115,6 +145,7 @@ int main(void)
     tcase_add_test(tc, test_abort_leaves_nothing);
     tcase_add_test(tc, test_unwritable_directory_fails_cleanly);
     tcase_add_test(tc, test_full_disk_is_an_error);
+    tcase_add_test(tc, test_a_fifo_is_written_in_place);
     suite_add_tcase(s, tc);
     return fer_run_suite(s);
 }

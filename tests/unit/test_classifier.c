@@ -162,6 +162,101 @@ START_TEST(test_fan_head)
 }
 END_TEST
 
+/* The backbone's gradient (first conv weight) after a forward on x and the
+ * given backward; ial: 0 main head only, 1 IAL only, 2 both. */
+static void ial_grad(struct fer_classifier *c, const struct fer_tensor *x, int which,
+                     struct fer_arena *a, float *out, size_t n)
+{
+    struct fer_tensor l, li, d, di;
+    fer_arena_reset(a);
+    fer_classifier_zero_grad(c);
+    ck_assert_int_eq(fer_tensor_arena(&l, a, 2, (int[]){x->shape[0], 3}), 0);
+    ck_assert_int_eq(fer_tensor_arena(&li, a, 2, (int[]){x->shape[0], 3}), 0);
+    ck_assert_int_eq(fer_tensor_arena(&d, a, 2, (int[]){x->shape[0], 3}), 0);
+    ck_assert_int_eq(fer_tensor_arena(&di, a, 2, (int[]){x->shape[0], 3}), 0);
+    ck_assert_int_eq(fer_classifier_forward(c, x, 1, &l, a), 0);
+    ck_assert_int_eq(fer_classifier_forward_ial(c, &li, a), 0);
+    for (int i = 0; i < x->shape[0] * 3; i++) {
+        d.data[i] = which != 1 ? sinf((float)i) : 0.0f;
+        di.data[i] = which != 0 ? cosf((float)i * 0.7f) : 0.0f;
+    }
+    ck_assert_int_eq(fer_classifier_backward_ial(c, &d, &di, a), 0);
+    const struct fer_param *p;
+    fer_classifier_params(c, &p);
+    ck_assert_uint_ge(fer_tensor_numel(p[0].grad), n);
+    memcpy(out, p[0].grad->data, n * sizeof *out);
+}
+
+START_TEST(test_ial_branch)
+{
+    struct fer_classifier *fan = fer_classifier_new("cnn-s", 1, "fan", 3, 4);
+    ck_assert_int_eq(fer_classifier_enable_ial(fan, 0.25f), -1);
+    ck_assert_ptr_nonnull(strstr(fer_error(), "linear head"));
+    fer_classifier_free(fan);
+
+    struct fer_classifier *c = fer_classifier_new("cnn-s", 1, "linear", 3, 4);
+    const struct fer_param *p;
+    int plain = fer_classifier_params(c, &p);
+    ck_assert_int_eq(fer_classifier_enable_ial(c, 0.25f), 0);
+    ck_assert_int_eq(fer_classifier_enable_ial(c, 0.25f), -1);
+    int n = fer_classifier_params(c, &p);
+    ck_assert_int_eq(n, plain + 6);
+    ck_assert_str_eq(p[n - 6].name, "ial.proj.0.weight");
+    ck_assert_str_eq(p[n - 1].name, "ial.fc.bias");
+    ck_assert_int_eq(p[n - 2].value->shape[0], 3);
+    ck_assert_int_eq(p[n - 2].value->shape[1], 256);
+
+    /* Checkpoints carry the branch, model files do not, and a model file
+     * loads into a plain classifier (what fer-eval builds). */
+    struct fer_weights ck, model;
+    fer_weights_init(&ck);
+    fer_weights_init(&model);
+    ck_assert_int_eq(fer_classifier_export(c, &ck), 0);
+    ck_assert_int_eq(fer_classifier_export_model(c, &model), 0);
+    ck_assert_ptr_nonnull(fer_weights_find(&ck, "ial.proj.2.weight"));
+    ck_assert_ptr_null(fer_weights_find(&model, "ial.proj.2.weight"));
+    ck_assert_uint_eq(ck.n_tensors, model.n_tensors + 6);
+    struct fer_classifier *plain_c = fer_classifier_new("cnn-s", 1, "linear", 3, 4);
+    ck_assert_int_eq(fer_classifier_import(plain_c, &model), 0);
+    ck_assert_int_eq(fer_classifier_import(c, &model), -1); /* the branch is missing */
+    ck_assert_int_eq(fer_classifier_import(c, &ck), 0);
+
+    /* Both heads read the pooled features: the backbone gradient of the
+     * sum is the sum of the gradients. */
+    struct fer_arena *a = fer_arena_new(0);
+    struct fer_tensor x;
+    fer_tensor_alloc(&x, 4, (int[]){4, 1, 16, 16});
+    for (int i = 0; i < 4 * 256; i++)
+        x.data[i] = sinf((float)i * 0.13f) + 0.1f * (float)(i / 256);
+    fer_classifier_set_training(c, 1);
+    enum { G = 64 };
+    float main_g[G], ial_g[G], both[G];
+    ial_grad(c, &x, 0, a, main_g, G);
+    ial_grad(c, &x, 1, a, ial_g, G);
+    ial_grad(c, &x, 2, a, both, G);
+    double diff = 0, scale = 0, ial_scale = 0;
+    for (int i = 0; i < G; i++) {
+        diff = fmax(diff, fabs((double)both[i] - main_g[i] - ial_g[i]));
+        scale = fmax(scale, fabs((double)both[i]));
+        ial_scale = fmax(ial_scale, fabs((double)ial_g[i]));
+    }
+    ck_assert_double_gt(ial_scale, 0);
+    ck_assert_double_le(diff, 1e-4 * scale);
+    /* backward_ial without forward_ial since the last forward. */
+    struct fer_tensor l;
+    fer_arena_reset(a);
+    fer_tensor_arena(&l, a, 2, (int[]){4, 3});
+    ck_assert_int_eq(fer_classifier_forward(c, &x, 1, &l, a), 0);
+    ck_assert_int_eq(fer_classifier_backward_ial(c, &l, &l, a), -1);
+    fer_tensor_free(&x);
+    fer_arena_free(a);
+    fer_weights_free(&ck);
+    fer_weights_free(&model);
+    fer_classifier_free(plain_c);
+    fer_classifier_free(c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("classifier");
@@ -171,6 +266,7 @@ int main(void)
     tcase_add_test(tc, test_backbone_transfer);
     tcase_add_test(tc, test_frames_and_freeze);
     tcase_add_test(tc, test_fan_head);
+    tcase_add_test(tc, test_ial_branch);
     suite_add_tcase(s, tc);
     return fer_run_suite(s);
 }
