@@ -107,27 +107,37 @@ fi
 grep -q '^+ contrastive pretraining	[0-9]' raf/table.tsv || fail "raf: no contrastive figures"
 [ -s raf/pretrained-contrastive.safetensors ] || fail "raf: no contrastive backbone"
 nothing_to_do "$MK/rafdb.mk" $raf
-# A fer-finetune whose help offers --ial (a stand-in that trains without it):
-# the IAL row is then computed, and nothing else is.
-mkdir fakebin
-for t in "$FER_BIN"/fer-*; do ln -s "$t" fakebin/; done
-rm fakebin/fer-finetune
-cat >fakebin/fer-finetune <<EOF
+# The IAL row follows the tool's help, whatever the installed one offers:
+# stand-ins whose help lacks --ial, then offers it (and which train without
+# it), on a run without VIDEOS, whose contrastive row must say why it is empty.
+mkdir noial withial
+for t in "$FER_BIN"/fer-*; do ln -s "$t" noial/; ln -s "$t" withial/; done
+rm noial/fer-finetune withial/fer-finetune
+cat >noial/fer-finetune <<EOF
+#!/bin/sh
+case " \$* " in *" --help "*) "$FER_BIN/fer-finetune" --help | grep -v -e '--ial'; exit ;; esac
+exec "$FER_BIN/fer-finetune" "\$@"
+EOF
+cat >withial/fer-finetune <<EOF
 #!/bin/sh
 case " \$* " in *" --help "*) "$FER_BIN/fer-finetune" --help | sed 's/ (not implemented yet)//'; exit ;; esac
 for a; do shift; [ "\$a" = --ial ] || set -- "\$@" "\$a"; done
 exec "$FER_BIN/fer-finetune" "\$@"
 EOF
-chmod +x fakebin/fer-finetune
-make -j2 -f "$MK/rafdb.mk" $raf BIN="$T/fakebin" >ial.log 2>&1 || { cat ial.log >&2; fail "rafdb.mk with --ial"; }
+chmod +x noial/fer-finetune withial/fer-finetune
+raf2="RAFDB=$T/data/rafdb OUT=$T/raf2 BATCH=4 $TINY"
+make -s -j2 -f "$MK/rafdb.mk" $raf2 BIN="$T/noial" >raf2.log 2>&1 ||
+    { tail -n 20 raf2.log >&2; fail "rafdb.mk without VIDEOS"; }
+check_table raf2/table.tsv "$header" "$rows"
+grep -q '^+ IAL	n/a (fer-finetune --ial missing)	' raf2/table.tsv || fail "raf: no n/a for a missing --ial"
+grep -q '^+ contrastive pretraining	n/a (no VIDEOS= folder given)	' raf2/table.tsv ||
+    fail "raf: no n/a without VIDEOS"
+nothing_to_do "$MK/rafdb.mk" $raf2 BIN="$T/noial"
+make -j2 -f "$MK/rafdb.mk" $raf2 BIN="$T/withial" >ial.log 2>&1 || { cat ial.log >&2; fail "rafdb.mk with --ial"; }
 [ "$(grep -c 'fer-finetune ' ial.log)" -eq 1 ] && grep -q 'fer-finetune .*--ial -o [^ ]*/ial.safetensors' ial.log ||
     { cat ial.log >&2; fail "raf: --ial appearing did not train exactly the IAL model"; }
-check_table raf/table.tsv "$header" "$rows"
-grep -q '^+ IAL	[0-9]' raf/table.tsv || fail "raf: IAL row still n/a"
-# Without VIDEOS the contrastive row says why it is empty.
-make -s -j2 -f "$MK/rafdb.mk" RAFDB="$T/data/rafdb" OUT="$T/raf2" BATCH=4 $TINY >raf2.log 2>&1 ||
-    { tail -n 20 raf2.log >&2; fail "rafdb.mk without VIDEOS"; }
-grep -q '^+ contrastive pretraining	n/a (no VIDEOS= folder given)	' raf2/table.tsv || fail "raf: no n/a without VIDEOS"
+check_table raf2/table.tsv "$header" "$rows"
+grep -q '^+ IAL	[0-9]' raf2/table.tsv || fail "raf: IAL row still n/a"
 # A killed run resumes: kill make (SIGKILL, its whole process group) once
 # the baseline's first checkpoint exists, re-run, and get the bytes of an
 # uninterrupted run made under the same names (the options, paths included,
