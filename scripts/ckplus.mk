@@ -4,7 +4,7 @@
 #
 #   make -f scripts/ckplus.mk CKPLUS=/data/CK+ -j2
 #   -> results/ckplus/table.tsv and table.md (mean +- std over the folds,
-#      beside the published figures), per-fold figures in folds.tsv
+#      beside the published figures), per-fold figures in fold-results.tsv
 #
 # CKPLUS is the directory holding cohn-kanade-images/ and Emotion/.
 # Knobs (defaults in brackets): OUT [results/ckplus], BIN [build/bin],
