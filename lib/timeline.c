@@ -24,6 +24,7 @@ struct fer_timeline {
     int n_classes;
     struct series *series;
     size_t n_series, max_series;
+    size_t dropped; /* rows of tracks beyond max_series */
 };
 
 static int find(const char *const *header, size_t n, const char *name)
@@ -153,8 +154,12 @@ int fer_timeline_add(struct fer_timeline *tl, const char *const *fields, const d
     }
     int full;
     struct series *s = series_of(tl, clip, track, &full);
+    if (s == NULL && full) {
+        tl->dropped++;
+        return 0;
+    }
     if (s == NULL)
-        return full ? 0 : fer_fail("out of memory");
+        return fer_fail("out of memory");
     size_t K = (size_t)tl->n_classes;
     if (s->n == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 256;
@@ -179,6 +184,11 @@ int fer_timeline_add(struct fer_timeline *tl, const char *const *fields, const d
 size_t fer_timeline_tracks(const struct fer_timeline *tl)
 {
     return tl->n_series;
+}
+
+size_t fer_timeline_dropped(const struct fer_timeline *tl)
+{
+    return tl->dropped;
 }
 
 void fer_timeline_track(const struct fer_timeline *tl, size_t k, struct fer_plot_track *out)

@@ -41,6 +41,8 @@ int fer_timeline_add(struct fer_timeline *tl, const char *const *fields, const d
 
 /* Series so far (0..max_tracks), in order of first appearance. */
 size_t fer_timeline_tracks(const struct fer_timeline *tl);
+/* Rows left out because their track came after the first max_tracks. */
+size_t fer_timeline_dropped(const struct fer_timeline *tl);
 /* Series k (< fer_timeline_tracks) as fer_plot_timeline takes it: its
  * label ("v.mp4, track 2"; "v.mp4" without a track column, "track 2"
  * without a clip column, "all rows" without either), times and

@@ -29,6 +29,7 @@ START_TEST(test_timeline_groups_by_clip_and_track)
         added += rc;
     }
     ck_assert_int_eq(added, 6); /* the row without a track is skipped */
+    ck_assert_uint_eq(fer_timeline_dropped(tl), 0); /* not counted as dropped */
     ck_assert_uint_eq(fer_timeline_tracks(tl), 3);
     struct fer_plot_track t;
     fer_timeline_track(tl, 0, &t);
@@ -67,6 +68,7 @@ START_TEST(test_timeline_max_tracks)
     ck_assert_int_eq(fer_timeline_add(tl, rows[2], p), 0);
     ck_assert_int_eq(fer_timeline_add(tl, rows[3], p), 1);
     ck_assert_uint_eq(fer_timeline_tracks(tl), 2);
+    ck_assert_uint_eq(fer_timeline_dropped(tl), 1);
     struct fer_plot_track t;
     fer_timeline_track(tl, 0, &t);
     ck_assert_str_eq(t.label, "track 3"); /* no clip column */
