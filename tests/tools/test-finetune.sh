@@ -105,6 +105,13 @@ cmp -s metrics.tsv metrics5.tsv || fail "metrics differ with a timeline"
 expect_error 1 "test.tsv: --timeline-png: no 'pts' or 'frame' column" \
     fer-eval -m model.safetensors --timeline-png x.png test.tsv
 [ ! -e x.png ] || fail "x.png written on error"
+# A bad time field stops the run with its line, and leaves no output.
+ptc=$(col faces.tsv pts)
+awk -F'\t' -v OFS='\t' -v p="$ptc" 'NR == 3 { $p = "x" } { print }' faces.tsv >badpts.tsv
+expect_error 1 "badpts.tsv: line 3: column 'pts': not a number: 'x'" \
+    fer-eval -m model.safetensors --timeline-png x.png --predictions p.tsv badpts.tsv
+[ ! -e x.png ] && [ ! -e p.tsv ] || fail "output written on a bad pts"
+no_temp_files .
 
 # Transfer: a linear probe (--freeze) on the backbone just trained, for
 # two of the classes, beats one on a random backbone by a wide margin.
