@@ -17,6 +17,7 @@
 #include "atomic.h"
 #include "metrics.h"
 #include "plot.h"
+#include "timeline.h"
 
 #include <cblas-openblas.h>
 #include <math.h>
@@ -24,7 +25,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_PREDICTIONS = FER_OPT_LONG, OPT_CONFUSION, OPT_CONFUSION_PNG, OPT_BATCH };
+enum {
+    OPT_PREDICTIONS = FER_OPT_LONG,
+    OPT_CONFUSION,
+    OPT_CONFUSION_PNG,
+    OPT_TIMELINE_PNG,
+    OPT_BATCH
+};
+
+/* Panels of --timeline-png: as many as fer-plot timeline draws by default;
+ * fer-plot timeline --max draws more from the predictions TSV. */
+enum { TIMELINE_TRACKS = 6, TIMELINE_WIDTH = 720 };
 
 static const struct fer_option options[] = {
     {"model", 'm', "FILE", "the classifier (fer-finetune's output; required)"},
@@ -33,6 +44,8 @@ static const struct fer_option options[] = {
                                              "label and prob_<class> per class ('-': stdout)"},
     {"confusion", OPT_CONFUSION, "FILE", "the confusion matrix as TSV (rows true)"},
     {"confusion-png", OPT_CONFUSION_PNG, "FILE", "the confusion matrix as a PNG heat-map"},
+    {"timeline-png", OPT_TIMELINE_PNG, "FILE", "expression probabilities over time as a PNG,\n"
+                                               "one panel per (clip, track); frame models only"},
     {"batch", OPT_BATCH, "N", "images per forward pass (default 64)"},
     {"threads", 'j', "N", "OpenBLAS threads (default: OpenBLAS's choice)"},
     {"quiet", 'q', NULL, "no summary on stderr"},
@@ -41,15 +54,16 @@ static const struct fer_option options[] = {
 
 static const struct fer_cli cli = {
     .name = "fer-eval",
-    .synopsis = "-m MODEL [OPTION]... TEST.tsv",
+    .synopsis = "-m MODEL [OPTION]... [TEST.tsv]",
     .summary = "Predict the expression of every face crop of a manifest and score the\n"
                "predictions against its labels.",
     .options = options,
-    .epilog = "The metrics TSV has the header 'metric value' (man 5 fer-metrics).",
+    .epilog = "Without TEST.tsv, or with -, the manifest is read from standard input.\n"
+              "The metrics TSV has the header 'metric value' (man 5 fer-metrics).",
 };
 
 struct settings {
-    const char *model, *output, *predictions, *confusion, *confusion_png, *input;
+    const char *model, *output, *predictions, *confusion, *confusion_png, *timeline_png, *input;
     int batch, threads, quiet;
 };
 
@@ -64,6 +78,7 @@ static void parse_options(int argc, char **argv, struct settings *s)
         case OPT_PREDICTIONS: s->predictions = optarg; break;
         case OPT_CONFUSION: s->confusion = optarg; break;
         case OPT_CONFUSION_PNG: s->confusion_png = optarg; break;
+        case OPT_TIMELINE_PNG: s->timeline_png = optarg; break;
         case OPT_BATCH: s->batch = (int)fer_cli_long("--batch", optarg, 1, 4096); break;
         case 'j': s->threads = (int)fer_cli_long("-j", optarg, 1, 256); break;
         case 'q': s->quiet = 1; break;
@@ -175,17 +190,22 @@ int main(int argc, char **argv)
         openblas_set_num_threads(s.threads);
     struct fer_preprocess pre;
     struct fer_classifier *c = load_model(s.model, &pre);
-    struct fer_examples e;
-    if (fer_examples_read(s.input, s.predictions != NULL, &e) < 0)
-        fer_die_error(strcmp(s.input, "-") == 0 ? "stdin" : s.input);
     int clips = strcmp(pre.head, "fan") == 0, frames = clips ? pre.seq_len : 1;
+    /* Checked before reading the input, which may be a pipe. */
+    if (clips && s.timeline_png != NULL)
+        fer_usage_error("--timeline-png: %s is a clip (fan) model: it predicts once per clip, "
+                        "so there is no expression over time to draw",
+                        s.model);
+    struct fer_examples e;
+    if (fer_examples_read(s.input, s.predictions != NULL || s.timeline_png != NULL, &e) < 0)
+        fer_die_error(strcmp(s.input, "-") == 0 ? "stdin" : s.input);
     struct fer_example_groups g;
     if (fer_examples_group(&e, !clips, &g) < 0)
         fer_die_error(e.name);
     size_t labelled;
     int *truth = map_labels(&e, &g, &pre, &labelled);
     int scoring = labelled > 0;
-    if (!scoring && s.predictions == NULL)
+    if (!scoring && s.predictions == NULL && s.timeline_png == NULL)
         fer_die(e.name, "no labelled rows: nothing to score (use --predictions to predict)");
     if (scoring && s.predictions && strcmp(s.predictions, "-") == 0 && s.output == NULL)
         fer_usage_error("--predictions - and the metrics would share stdout: add -o FILE");
@@ -201,6 +221,11 @@ int main(int argc, char **argv)
     struct predictions p = {0};
     if (s.predictions != NULL)
         predictions_open(&p, s.predictions, &e, &pre, clips);
+    static struct fer_timeline *timeline; /* static: reachable if we die */
+    if (s.timeline_png != NULL &&
+        (timeline = fer_timeline_new((const char *const *)e.header, e.n_columns, names,
+                                     pre.n_classes, TIMELINE_TRACKS)) == NULL)
+        fer_die(e.name, "--timeline-png: %s", fer_error());
 
     struct fer_loader_spec ls = {.channels = pre.channels, .height = pre.height,
                                  .width = pre.width, .inputs = frames, .batch = s.batch,
@@ -239,19 +264,25 @@ int main(int argc, char **argv)
                     best = k;
             if (truth[done] >= 0 && fer_confusion_add(&conf, truth[done], best) < 0)
                 fer_die_error(NULL);
-            if (p.w == NULL)
+            if (p.w == NULL && timeline == NULL)
                 continue;
-            double sum = 0;
+            double sum = 0, prob[FER_CLASSES_MAX];
             for (int k = 0; k < K; k++)
                 sum += exp((double)z[k] - z[best]);
+            for (int k = 0; k < K; k++)
+                prob[k] = exp((double)z[k] - z[best]) / sum;
+            size_t row = g.rows[g.start[done]];
+            if (timeline != NULL &&
+                fer_timeline_add(timeline, (const char *const *)e.rows[row], prob) < 0)
+                fer_die(e.name, "line %zu: %s", e.lines[row], fer_error());
+            if (p.w == NULL)
+                continue;
             snprintf(p.values[0], sizeof p.values[0], "%s", pre.classes[best]);
             for (int k = 0; k < K; k++)
-                snprintf(p.values[k + 1], sizeof p.values[0], "%.6f",
-                         exp((double)z[k] - z[best]) / sum);
+                snprintf(p.values[k + 1], sizeof p.values[0], "%.6f", prob[k]);
             const char *vals[FER_CLASSES_MAX + 1];
             for (int k = 0; k <= K; k++)
                 vals[k] = p.values[k];
-            size_t row = g.rows[g.start[done]];
             char *clip_fields[2] = {clips ? e.clips[row] : NULL,
                                     (char *)(truth[done] >= 0 ? pre.classes[truth[done]] : "")};
             char *const *in = clips ? clip_fields : e.rows[row];
@@ -261,6 +292,20 @@ int main(int argc, char **argv)
     }
     if (rc < 0)
         fer_die_error(e.name);
+    if (timeline != NULL) {
+        struct fer_image im;
+        if (fer_timeline_plot(timeline, s.model, TIMELINE_WIDTH, &im) < 0)
+            fer_die(e.name, "--timeline-png: %s", fer_error());
+        if (fer_image_write(s.timeline_png, &im, FER_IMAGE_PNG, -1) < 0)
+            fer_die_error(s.timeline_png);
+        fer_image_free(&im);
+        if (fer_timeline_dropped(timeline) > 0)
+            fer_warn(s.timeline_png,
+                     "only the first %d tracks drawn, %zu rows of later ones left out "
+                     "(fer-plot timeline --max draws more from --predictions)",
+                     TIMELINE_TRACKS, fer_timeline_dropped(timeline));
+        fer_timeline_free(timeline);
+    }
 
     if (scoring) {
         FILE *out = stdout;

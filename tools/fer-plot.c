@@ -13,6 +13,7 @@
 #include "manifest.h"
 #include "metrics.h"
 #include "plot.h"
+#include "timeline.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -295,88 +296,39 @@ static void plot_sheet(const struct settings *s)
 }
 
 /* Timeline: one panel per (clip, track) in order of first appearance, one
- * line per prob_<class> column, probabilities on a fixed 0..1 axis. */
+ * line per prob_<class> column (the grouping is lib/timeline, shared with
+ * fer-eval --timeline-png). */
 static void plot_timeline(const struct settings *s)
 {
     struct table *t = &table;
     table_read(t, s->input);
     const char *const *h = fer_manifest_header(t->in);
-    int col_t = fer_manifest_find(t->in, "pts");
-    const char *xname = "pts (s)";
-    if (col_t < 0) {
-        col_t = column(t, "frame");
-        xname = "frame";
-    }
-    int col_clip = fer_manifest_find(t->in, "clip"), col_track = fer_manifest_find(t->in, "track");
     int prob[FER_METRICS_MAX_CLASSES], n_prob = 0;
+    const char *classes[FER_METRICS_MAX_CLASSES];
     for (size_t c = 0; c < t->n_cols && n_prob < FER_METRICS_MAX_CLASSES; c++)
-        if (strncmp(h[c], "prob_", 5) == 0 && h[c][5] != '\0')
+        if (strncmp(h[c], "prob_", 5) == 0 && h[c][5] != '\0') {
+            classes[n_prob] = h[c] + 5;
             prob[n_prob++] = (int)c;
+        }
     if (n_prob == 0)
         fer_die(t->name, "no prob_<class> columns (write them with fer-eval --predictions)");
-
-    /* The distinct (clip, track) keys; rows without a track (no face) skip. */
-    size_t max = (size_t)(s->max_given ? s->max : 6), n_keys = 0;
-    size_t *first = xcalloc(max, sizeof *first);
-    size_t *key_of = xcalloc(t->n_rows, sizeof *key_of);
+    static struct fer_timeline *tl; /* static: reachable if we die */
+    tl = fer_timeline_new(h, t->n_cols, classes, n_prob, (size_t)(s->max_given ? s->max : 6));
+    if (tl == NULL)
+        fer_die_error(t->name);
+    double probs[FER_METRICS_MAX_CLASSES];
     for (size_t i = 0; i < t->n_rows; i++) {
-        key_of[i] = SIZE_MAX;
-        if (col_track >= 0 && cell(t, i, col_track)[0] == '\0')
-            continue;
-        size_t k;
-        for (k = 0; k < n_keys; k++) {
-            size_t f = first[k];
-            if ((col_clip < 0 || strcmp(cell(t, f, col_clip), cell(t, i, col_clip)) == 0) &&
-                (col_track < 0 || strcmp(cell(t, f, col_track), cell(t, i, col_track)) == 0))
-                break;
-        }
-        if (k == n_keys) {
-            if (n_keys == max)
-                continue; /* beyond --max tracks */
-            first[n_keys++] = i;
-        }
-        key_of[i] = k;
-    }
-    if (n_keys == 0)
-        fer_die(t->name, "no rows with a track");
-    /* Per track: its times and its rows of probabilities, then one call. */
-    struct fer_plot_track *tracks = xcalloc(n_keys, sizeof *tracks);
-    char (*labels)[256] = xcalloc(n_keys, sizeof *labels);
-    const char **classes = xcalloc((size_t)n_prob, sizeof *classes);
-    double *x = xcalloc(t->n_rows, sizeof *x), *y = xcalloc(t->n_rows * (size_t)n_prob, sizeof *y);
-    for (int c = 0; c < n_prob; c++)
-        classes[c] = h[prob[c]] + 5;
-    size_t m = 0;
-    for (size_t k = 0; k < n_keys; k++) {
-        size_t m0 = m;
-        tracks[k].t = x + m0;
-        tracks[k].probs = y + m0 * (size_t)n_prob;
-        for (size_t i = 0; i < t->n_rows; i++) {
-            if (key_of[i] != k)
-                continue;
-            x[m] = number(t, i, col_t);
-            for (int c = 0; c < n_prob; c++)
-                y[m * (size_t)n_prob + (size_t)c] = number(t, i, prob[c]);
-            m++;
-        }
-        tracks[k].n = m - m0;
-        size_t f = first[k];
-        snprintf(labels[k], sizeof labels[k], "%s%s%s%s", col_clip >= 0 ? cell(t, f, col_clip) : "",
-                 col_clip >= 0 && col_track >= 0 ? ", " : "", col_track >= 0 ? "track " : "",
-                 col_track >= 0 ? cell(t, f, col_track) : "");
-        tracks[k].label = labels[k];
+        const char *const *row = (const char *const *)&t->cells[i * t->n_cols];
+        for (int c = 0; c < n_prob; c++)
+            probs[c] = number(t, i, prob[c]); /* a row without a face: NaN, skipped */
+        if (fer_timeline_add(tl, row, probs) < 0)
+            fer_die(t->name, "line %zu: %s", i + 2, fer_error());
     }
     struct fer_image im;
-    if (fer_plot_timeline(tracks, n_keys, classes, n_prob, s->title, xname, s->width, &im) != 0)
+    if (fer_timeline_plot(tl, s->title, s->width, &im) != 0)
         fer_die_error(t->name);
     save(s, &im);
-    xfree(x);
-    xfree(y);
-    xfree(tracks);
-    xfree(labels);
-    xfree(classes);
-    xfree(first);
-    xfree(key_of);
+    fer_timeline_free(tl);
     table_free(t);
 }
 

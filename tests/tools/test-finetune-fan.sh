@@ -31,6 +31,11 @@ awk -v a="$acc" 'BEGIN { exit !(a >= 0.95) }' || fail "clip accuracy $acc < 0.95
 [ "$(wc -l <pred.tsv)" -eq 21 ] || fail "predictions: $(wc -l <pred.tsv) lines, expected 1 + 20 clips"
 [ "$(head -n 1 pred.tsv | cut -f1-3)" = "$(printf 'clip\tlabel\tpredicted')" ] ||
     fail "predictions header: $(head -n 1 pred.tsv)"
+# A clip model predicts once per clip: no timeline to draw. A usage error
+# (2), found before the input is read (empty stdin would be exit 1).
+expect_error 2 "fan.safetensors is a clip (fan) model" \
+    fer-eval -m fan.safetensors --timeline-png x.png </dev/null
+[ ! -e x.png ] || fail "x.png written for a clip model"
 # A single-image manifest (no clip column) cannot feed a clip model.
 cut -f2,3 test.tsv >noclip.tsv
 expect_error 1 "noclip.tsv: no 'clip' column" fer-eval -m fan.safetensors noclip.tsv

@@ -140,5 +140,65 @@ PY
 cut -f1-5,7- full/log.tsv >full.log
 cut -f1-5,7- killed/log.tsv >killed.log
 cmp -s full.log killed.log || fail "resumed log differs (columns but seconds)"
+
+# Run on my video, with model.safetensors trained above: real frames of
+# franck.mp4 through fer-extract and fer-facetrack into fer-eval by pipes,
+# no labels and no file argument:
+# predictions on stdout and a timeline PNG, 720 px wide, 24 px of title and
+# FER_PLOT_PANEL_HEIGHT = 260 px per track (plot.h). The face carries no
+# mark, so the model should call it neutral.
+png_size() { # "WxH" from the PNG's IHDR (bytes 16..23, big-endian)
+    od -An -tu1 -j16 -N8 "$1" | awk '{ printf "%dx%d\n", $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8 }'
+}
+fer-extract -q -r 5 --end 8 -o frames "$FER_MEDIA/franck.mp4" | fer-facetrack -q -o faces |
+    tee faces.tsv | fer-eval -q -m model.safetensors --predictions - --timeline-png tl.png >video.tsv
+rows=$(($(wc -l <video.tsv) - 1))
+[ "$rows" -ge 30 ] || fail "run on my video: $rows predictions for 40 frames"
+[ "$rows" -eq $(($(wc -l <faces.tsv) - 1)) ] || fail "one prediction per face expected"
+tc=$(col video.tsv track) pc=$(col video.tsv predicted) cc=$(col video.tsv clip)
+tracks=$(awk -F'\t' -v t="$tc" -v c="$cc" 'NR > 1 && $t != "" { k[$c "/" $t] = 1 }
+    END { n = 0; for (i in k) n++; print (n > 6 ? 6 : n) }' video.tsv)
+[ "$(png_size tl.png)" = "720x$((24 + 260 * tracks))" ] ||
+    fail "tl.png is $(png_size tl.png), expected 720x$((24 + 260 * tracks)) ($tracks tracks)"
+if /usr/bin/python3 -c 'import cv2' 2>/dev/null; then
+    got=$(/usr/bin/python3 -c 'import cv2, sys; im = cv2.imread(sys.argv[1]); print("%dx%d" % (im.shape[1], im.shape[0]))' tl.png)
+    [ "$got" = "$(png_size tl.png)" ] || fail "tl.png: OpenCV reads $got"
+fi
+neutral=$(awk -F'\t' -v p="$pc" 'NR > 1 { n++; k += ($p == "neutral") } END { printf "%.2f", k / n }' video.tsv)
+echo "run on my video: $rows faces, $tracks tracks, $neutral predicted neutral"
+awk -v a="$neutral" 'BEGIN { exit !(a >= 0.8) }' || fail "unmarked face: only $neutral neutral"
+# The same picture: with the manifest named '-', without --predictions
+# (nothing on stdout); from a file with labels (metrics on stdout); and by
+# fer-plot timeline from the predictions TSV.
+fer-eval -q -m model.safetensors --timeline-png tl2.png - <faces.tsv >out2.txt
+[ ! -s out2.txt ] || fail "timeline alone wrote to stdout"
+cmp tl.png tl2.png || fail "timeline from stdin without --predictions differs"
+lc=$(col faces.tsv label)
+awk -F'\t' -v OFS='\t' -v l="$lc" 'NR > 1 { $l = "neutral" } { print }' faces.tsv >labelled.tsv
+fer-eval -q -m model.safetensors --timeline-png tl3.png labelled.tsv >metrics3.tsv
+acc3=$(awk -F'\t' '$1 == "overall_accuracy" { print $2 }' metrics3.tsv)
+[ "$acc3" = "$(printf %.6f "$neutral")" ] || fail "labelled video: accuracy $acc3, $neutral neutral"
+cmp tl.png tl3.png || fail "timeline with labels differs"
+fer-plot timeline --title model.safetensors video.tsv -o tl4.png
+cmp tl.png tl4.png || fail "fer-plot timeline draws the predictions differently"
+# No track column: each clip is one panel; no pts: the frame axis; beyond
+# 6 panels the rest is left out with a warning. Here 4 classes x 2 clips.
+awk -F'\t' -v OFS='\t' 'NR == 1 { print "clip", "frame", $0; next }
+    { print $2 "_" (NR % 2), NR, $0 }' test.tsv >clips.tsv
+fer-eval -q -m model.safetensors --timeline-png tl5.png clips.tsv >metrics5.tsv 2>warn.txt
+[ "$(png_size tl5.png)" = "720x$((24 + 260 * 6))" ] || fail "tl5.png is $(png_size tl5.png)"
+grep -q "tl5.png: only the first 6 tracks drawn, 20 rows of later ones left out" warn.txt ||
+    fail "no warning about left-out tracks: $(cat warn.txt)"
+cmp -s metrics.tsv metrics5.tsv || fail "metrics differ with a timeline"
+# No time axis at all: a clear error before the model runs, no PNG.
+expect_error 1 "test.tsv: --timeline-png: no 'pts' or 'frame' column" \
+    fer-eval -m model.safetensors --timeline-png x.png test.tsv
+[ ! -e x.png ] || fail "x.png written on error"
+# A bad time field stops the run with its line, and leaves no output.
+ptc=$(col faces.tsv pts)
+awk -F'\t' -v OFS='\t' -v p="$ptc" 'NR == 3 { $p = "x" } { print }' faces.tsv >badpts.tsv
+expect_error 1 "badpts.tsv: line 3: column 'pts': not a number: 'x'" \
+    fer-eval -m model.safetensors --timeline-png x.png --predictions p.tsv badpts.tsv
+[ ! -e x.png ] && [ ! -e p.tsv ] || fail "output written on a bad pts"
 no_temp_files .
 exit 0

@@ -94,6 +94,11 @@ expect_error 1 "log.tsv: no 'crop' column" fer-plot sheet log.tsv -o x.png
 printf 'clip\tcrop\nv\tmissing.png\n' >miss.tsv
 expect_error 1 "missing.png: No such file" fer-plot sheet miss.tsv -o x.png
 expect_error 1 "no prob_<class> columns" fer-plot timeline faces.tsv -o x.png
+printf 'clip\ttrack\tprob_neutral\nv\t1\t0.5\n' >notime.tsv
+expect_error 1 "notime.tsv: no 'pts' or 'frame' column" fer-plot timeline notime.tsv -o x.png
+printf 'clip\ttrack\tpts\tprob_neutral\nv\t1\t0.1\t0.5\nv\t1\t1s\t0.5\n' >badpts.tsv
+expect_error 1 "badpts.tsv: line 3: column 'pts': not a number: '1s'" \
+    fer-plot timeline badpts.tsv -o x.png
 expect_error 1 "nothing.tsv: No such file" fer-plot curve nothing.tsv -o x.png
 [ -e x.png ] && fail "x.png written on error"
 cp curve.png c3.png cm.png sub/sheet.png all.png t.png "${FER_PLOT_KEEP:-.}/" 2>/dev/null || true
