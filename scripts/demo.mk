@@ -7,7 +7,8 @@
 # fer-extract -> fer-facetrack -> fer-shuffle-seq -> fer-pretrain (rotation and
 # middle-frame prediction, on all three videos, no labels) -> fer-finetune
 # (from scratch, and from each pretrained backbone, on the same few labels of
-# cap12_edit) -> fer-eval (on cap13_edit2, never trained on).
+# cap12_edit; fine-tuning every layer, and a linear probe on the frozen
+# backbone) -> fer-eval (on cap13_edit2, never trained on).
 #
 # Every step is a file written atomically (the tools do it, or $@.tmp and
 # mv here), so an interrupted run resumes where it stopped (the training
@@ -45,7 +46,6 @@ resume = $(if $(wildcard $(1).ckpt),--resume)
 
 .DELETE_ON_ERROR:
 .PHONY: all summary
-.SECONDARY:
 
 all: summary
 
@@ -118,6 +118,14 @@ $(DEMO)/model-%.safetensors: $(DEMO)/train.tsv $$(call pretext_of,$$*)
 	    -o $@ $<
 	rm -f $@.ckpt
 
+# Linear probes: the backbone frozen, only the last layer trained, which
+# shows what each representation holds before fine-tuning changes it.
+$(DEMO)/model-probe-%.safetensors: $(DEMO)/train.tsv $$(call pretext_of,$$*)
+	$(BIN)/fer-finetune $(TRAINING) $(call resume,$@) $(call init_of,$*) --freeze \
+	    --class-weights auto --batch 16 --epochs $(FINETUNE_EPOCHS) --log $(DEMO)/model-probe-$*-log.tsv \
+	    -o $@ $<
+	rm -f $@.ckpt
+
 # Metrics last (-o to a temporary name), so the confusion matrix PNG
 # exists whenever the metrics do.
 $(DEMO)/metrics-%.tsv: $(DEMO)/model-%.safetensors $(DEMO)/test.tsv
@@ -134,9 +142,12 @@ $(DEMO)/predictions.tsv: $(DEMO)/model-rotation.safetensors $(DEMO)/faces.tsv
 
 # --- the summary -----------------------------------------------------------
 
+# Every file is named here, models included, so that none is an
+# intermediate file that make would delete or not rebuild when lost.
+
 OUTPUTS := $(DEMO)/faces.png $(DEMO)/predictions.tsv \
     $(foreach t,rotation middle,$(DEMO)/$(t)-pretext.tsv $(DEMO)/$(t)-curve.png) \
-    $(foreach i,$(INITS),$(DEMO)/metrics-$(i).tsv)
+    $(foreach i,$(INITS) $(INITS:%=probe-%),$(DEMO)/metrics-$(i).tsv $(DEMO)/model-$(i).safetensors)
 
 $(DEMO)/summary.txt: $(OUTPUTS)
 	scripts/demo-summary $(DEMO) > $@.tmp

@@ -21,7 +21,7 @@ for path in sys.argv[1:]:
     if im is None or min(im.shape[:2]) < 100:
         sys.exit(f"{path}: not a readable chart")
 PY
-[ "$(ls "$d"/*.png | wc -l)" -eq 7 ] || fail "expected 7 PNGs: $(ls "$d"/*.png)"
+[ "$(ls "$d"/*.png | wc -l)" -eq 10 ] || fail "expected 10 PNGs: $(ls "$d"/*.png)"
 
 # The summary's figures are fractions, and the ones we can bound are in range.
 in_range() { # LABEL VALUE LO HI
@@ -35,8 +35,10 @@ done
 for i in scratch rotation middle; do
     for m in overall_accuracy average_accuracy; do
         in_range "$i $m" "$(awk -v m=$m '$1 == m { print $2 }' "$d/metrics-$i.tsv")" 0 1
+        in_range "probe $i $m" "$(awk -v m=$m '$1 == m { print $2 }' "$d/metrics-probe-$i.tsv")" 0 1
     done
-    grep -q "^    $i " "$T/summary" || fail "summary lacks the $i row"
+    grep -q "^    $i, fine-tuned " "$T/summary" || fail "summary lacks the $i row"
+    grep -q "^    $i, linear probe " "$T/summary" || fail "summary lacks the $i probe row"
 done
 # Labelled rows only, and no test clip in training.
 cut -f1 "$d/train.tsv" | tail -n +2 | sort -u | grep -qvx cap12_edit && fail "train.tsv: other clips"
