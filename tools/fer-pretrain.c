@@ -1,5 +1,6 @@
 /* fer-pretrain - self-supervised pretraining of a backbone on a pretext
- * manifest (fer-shuffle-seq): rotation or middle-frame prediction. See man
+ * manifest (fer-shuffle-seq): rotation, middle-frame prediction or
+ * contrastive (NT-Xent with hard negatives and RMFER filtering). See man
  * fer-pretrain.
  */
 #include "checkpoint.h"
