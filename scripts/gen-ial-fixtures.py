@@ -12,31 +12,20 @@ check ours against.
 Usage: scripts/gen-ial-fixtures.py [OUTDIR]   (run with /usr/bin/python3)
 """
 import os
-import struct
 import sys
 
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixture_file  # noqa: E402
+
 torch.manual_seed(20261124)
 torch.set_num_threads(1)
-OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "nn")
+OUT = fixture_file.output_dir("nn")
 
 
 def save(case, tensors):
-    os.makedirs(OUT, exist_ok=True)
-    with open(os.path.join(OUT, case + ".bin"), "wb") as f:
-        f.write(b"FERNNFX1")
-        f.write(struct.pack("<I", len(tensors)))
-        for name, t in tensors.items():
-            t = torch.as_tensor(t, dtype=torch.float32).detach().contiguous()
-            if t.dim() == 0:
-                t = t.reshape(1)
-            raw = name.encode("ascii")
-            f.write(struct.pack("<I", len(raw)) + raw)
-            f.write(struct.pack("<I", t.dim()))
-            f.write(struct.pack("<%dI" % t.dim(), *t.shape))
-            f.write(t.numpy().astype("<f4").tobytes())
+    fixture_file.save(OUT, case, tensors)
 
 
 class InterSampleAttention(torch.nn.Module):

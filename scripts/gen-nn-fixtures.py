@@ -4,14 +4,7 @@
 Usage: scripts/gen-nn-fixtures.py [OUTDIR]   (default tests/fixtures/nn)
 
 Run with Debian's /usr/bin/python3 and python3-torch (1.13). Each case is one
-file OUTDIR/<case>.bin holding named float32 tensors, all little-endian:
-
-    8 bytes   magic "FERNNFX1"
-    u32       number of tensors
-    per tensor:
-      u32     name length L, then L bytes of ASCII name (no NUL)
-      u32     number of dimensions D (1..4), then D u32 dimensions
-      f32     prod(dimensions) values, row-major (C order)
+file OUTDIR/<case>.bin of named float32 tensors (scripts/fixture_file.py).
 
 Hyper-parameters travel in a tensor named "cfg" (small integers and
 floats are exact in float32), so this script is the one place that defines
@@ -20,34 +13,21 @@ standard normal too, so every gradient is O(1) and a relative error is
 meaningful. Gradients come from torch.autograd: y.backward(dy).
 """
 import os
-import struct
 import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixture_file  # noqa: E402
 import torch.nn.functional as F
 
 torch.manual_seed(20261123)
 torch.set_num_threads(1)
-OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "nn")
+OUT = fixture_file.output_dir("nn")
 
 
 def save(case, tensors):
-    os.makedirs(OUT, exist_ok=True)
-    path = os.path.join(OUT, case + ".bin")
-    with open(path, "wb") as f:
-        f.write(b"FERNNFX1")
-        f.write(struct.pack("<I", len(tensors)))
-        for name, t in tensors.items():
-            t = torch.as_tensor(t, dtype=torch.float32).detach().contiguous()
-            if t.dim() == 0:
-                t = t.reshape(1)
-            assert 1 <= t.dim() <= 4, (case, name)
-            raw = name.encode("ascii")
-            f.write(struct.pack("<I", len(raw)) + raw)
-            f.write(struct.pack("<I", t.dim()))
-            f.write(struct.pack("<%dI" % t.dim(), *t.shape))
-            f.write(t.numpy().astype("<f4").tobytes())
+    fixture_file.save(OUT, case, tensors)
 
 
 def leaf(*shape):
