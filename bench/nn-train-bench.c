@@ -6,6 +6,12 @@
  * is an evaluation-mode forward. Each figure is the median step time over
  * SECONDS of steps after one warm-up step. Threads: OpenBLAS's
  * (OPENBLAS_NUM_THREADS). Used by scripts/bench-nn.
+ *
+ * NN_BENCH_CLOCK=cpu times steps (and SECONDS) in process CPU time instead
+ * of wall-clock time: on a shared, loaded machine a wall-clock step counts
+ * the time other processes ran, which made A/B comparisons of the same
+ * binary differ by 30%. Only meaningful at one thread (idle OpenBLAS
+ * threads spin and would be counted).
  */
 #include "model.h"
 #include "nn_loss.h"
@@ -14,12 +20,15 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+
+static clockid_t clock_id = CLOCK_MONOTONIC;
 
 static double now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock_id, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -82,6 +91,9 @@ int main(int argc, char **argv)
     }
     int in = atoi(argv[2]), size = atoi(argv[3]), batch = atoi(argv[4]), classes = 7;
     double budget = atof(argv[5]);
+    const char *clk = getenv("NN_BENCH_CLOCK");
+    if (clk && strcmp(clk, "cpu") == 0)
+        clock_id = CLOCK_PROCESS_CPUTIME_ID;
     struct ctx c = {0};
     c.m = fer_model_new(argv[1], in, classes, 1);
     c.arena = fer_arena_new(0);

@@ -82,36 +82,29 @@ static void affine(const float *restrict p, float *restrict q, ptrdiff_t n, floa
     }
 }
 
-/* Sum of p[0..n) and, when mean is given, of (p - mean)^2: float lanes
- * within a plane (each lane sums n/8 values), double across planes. */
-static double plane_sum(const float *p, ptrdiff_t n)
+/* Adds the sums of d = p - shift and of d^2 over a plane: float lanes
+ * within the plane (each lane sums n/8 values), double across planes. */
+static void plane_moments(const float *p, ptrdiff_t n, float shift, double *sum,
+                          double *sq)
 {
-    fer_v4 a0 = fer_v4_set1(0), a1 = a0;
-    ptrdiff_t k = 0;
-    for (; k + 8 <= n; k += 8) {
-        a0 += fer_v4_load(p + k);
-        a1 += fer_v4_load(p + k + 4);
+    const fer_v4 k = fer_v4_set1(shift);
+    fer_v4 a0 = fer_v4_set1(0), a1 = a0, b0 = a0, b1 = a0;
+    ptrdiff_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        fer_v4 d0 = fer_v4_load(p + i) - k, d1 = fer_v4_load(p + i + 4) - k;
+        a0 += d0;
+        a1 += d1;
+        b0 += d0 * d0;
+        b1 += d1 * d1;
     }
-    double s = fer_v4_hsum(a0 + a1);
-    for (; k < n; k++)
-        s += p[k];
-    return s;
-}
-
-static double plane_sqdev(const float *p, ptrdiff_t n, float mean)
-{
-    const fer_v4 m = fer_v4_set1(mean);
-    fer_v4 a0 = fer_v4_set1(0), a1 = a0;
-    ptrdiff_t k = 0;
-    for (; k + 8 <= n; k += 8) {
-        fer_v4 d0 = fer_v4_load(p + k) - m, d1 = fer_v4_load(p + k + 4) - m;
-        a0 += d0 * d0;
-        a1 += d1 * d1;
+    double s = fer_v4_hsum(a0 + a1), q = fer_v4_hsum(b0 + b1);
+    for (; i < n; i++) {
+        double d = (double)p[i] - shift;
+        s += d;
+        q += d * d;
     }
-    double s = fer_v4_hsum(a0 + a1);
-    for (; k < n; k++)
-        s += (double)(p[k] - mean) * (p[k] - mean);
-    return s;
+    *sum += s;
+    *sq += q;
 }
 
 static int forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
@@ -143,15 +136,20 @@ static int forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
     for (int c = 0; c < C; c++) {
         double mean, invstd;
         if (bn->training) {
-            /* Two passes (the mean first): exact enough that the
-             * variance of inputs with a large mean does not cancel. */
+            /* One pass over the channel for both moments (the data are
+             * read once, not twice: batch norm is memory-bound), taken
+             * about one of its own values so that inputs with a large
+             * mean do not cancel: var = E[(x - k)^2] - (E[x - k])^2 loses
+             * little when k is within a few deviations of the mean. */
+            const float shift = x->data[(ptrdiff_t)c * S];
             double sum = 0, sq = 0;
             for (int n = 0; n < N; n++)
-                sum += plane_sum(x->data + ((ptrdiff_t)n * C + c) * S, S);
-            mean = sum / M;
-            for (int n = 0; n < N; n++)
-                sq += plane_sqdev(x->data + ((ptrdiff_t)n * C + c) * S, S, (float)mean);
-            double var = sq / M;
+                plane_moments(x->data + ((ptrdiff_t)n * C + c) * S, S, shift, &sum, &sq);
+            const double dm = sum / M;
+            mean = shift + dm;
+            double var = sq / M - dm * dm;
+            if (var < 0)
+                var = 0;
             invstd = 1.0 / sqrt(var + bn->eps);
             double m = bn->momentum;
             bn->running_mean.data[c] =

@@ -187,7 +187,7 @@ def main():
     conv("conv_depthwise", 2, 6, 6, 8, 3, p=1, g=6)
     conv("conv_groups2", 2, 4, 6, 8, 3, p=1, g=2)
     conv("conv_dilation2", 2, 3, 4, 9, 3, p=2, d=2)
-    conv("conv_3x3_32px_n5", 5, 2, 3, 32, 3, p=1)   # 4 + 1 images per GEMM
+    conv("conv_3x3_32px_n5", 5, 2, 3, 32, 3, p=1)   # one image per GEMM
     conv("conv_3x3_64px", 2, 2, 2, 64, 3, p=1)      # one image per GEMM
     # Batch norm, 2-D and 1-D (feature heads), both modes.
     batchnorm("bn_train", (4, 3, 5, 5), True)
@@ -261,6 +261,12 @@ def main():
         xt = (torch.randn(2, 3, 10, 21) * 2).round() / 2
     unary("maxpool_2x2_s2_21px_ties", lambda x: F.max_pool2d(x, 2, 2),
           xt.requires_grad_(), (2, 2, 0))
+    # Several images per GEMM with a partial last group (lib/nn_conv.c
+    # batches outputs below 512 pixels: 12 px gives 3 + 2 images), and a
+    # stride-1 convolution without padding (narrower output: the general
+    # im2col; its input gradient pads dy and takes the width-keeping one).
+    conv("conv_3x3_12px_n5", 5, 3, 4, 12, 3, p=1)
+    conv("conv_3x3_p0_n3", 3, 2, 3, 10, 3, p=0)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 #include "nn_batchnorm.h"
 
+#include <math.h>
+
 static const char *cases[] = {"bn_train", "bn_eval", "bn1d_train"};
 
 static void layer_from_fixture(struct fer_batchnorm *bn, struct fixture *fx)
@@ -51,6 +53,49 @@ START_TEST(test_bn_rejects_single_value)
                      "batchnorm: training needs more than one value per channel");
     bn.training = 0;
     ck_assert_int_eq(fer_batchnorm_forward(&bn, &x, &y), 0);
+    fer_tensor_free(&x);
+    fer_tensor_free(&y);
+    fer_batchnorm_free(&bn);
+}
+END_TEST
+
+/* Inputs far from zero with a small spread (mean 1000, deviation 0.25),
+ * the channel's first value an outlier 12 deviations off: the batch
+ * statistics (mean, 1 / std and the unbiased running variance) must still
+ * match a double-precision two-pass reference within 1e-4 relative. */
+START_TEST(test_bn_large_mean)
+{
+    struct fer_rng rng;
+    fer_rng_seed(&rng, 5);
+    const int N = 3, C = 2, S = 50;
+    struct fer_batchnorm bn;
+    ck_assert_int_eq(fer_batchnorm_init(&bn, C, 1e-5f, 1.0f), 0);
+    struct fer_tensor x, y;
+    fer_tensor_alloc(&x, 4, (int[]){N, C, 5, 10});
+    y = nn_zeros_like(&x);
+    for (size_t i = 0; i < fer_tensor_numel(&x); i++)
+        x.data[i] = 1000.0f + 0.25f * (float)fer_rng_normal(&rng);
+    for (int c = 0; c < C; c++)
+        x.data[c * S] = 1003.0f;
+    ck_assert_int_eq(fer_batchnorm_forward(&bn, &x, &y), 0);
+    for (int c = 0; c < C; c++) {
+        double sum = 0, sq = 0;
+        for (int n = 0; n < N; n++)
+            for (int k = 0; k < S; k++)
+                sum += x.data[(n * C + c) * S + k];
+        const double mean = sum / (N * S);
+        for (int n = 0; n < N; n++)
+            for (int k = 0; k < S; k++) {
+                double d = x.data[(n * C + c) * S + k] - mean;
+                sq += d * d;
+            }
+        const double var = sq / (N * S);
+        ck_assert_double_eq_tol(bn.save_mean.data[c], mean, 1e-4 * mean);
+        const double invstd = 1 / sqrt(var + 1e-5);
+        ck_assert_double_eq_tol(bn.save_invstd.data[c], invstd, 1e-4 * invstd);
+        const double unbiased = sq / (N * S - 1);
+        ck_assert_double_eq_tol(bn.running_var.data[c], unbiased, 1e-4 * unbiased);
+    }
     fer_tensor_free(&x);
     fer_tensor_free(&y);
     fer_batchnorm_free(&bn);
@@ -108,6 +153,7 @@ int main(void)
     TCase *tc = tcase_create("batchnorm");
     tcase_add_loop_test(tc, test_bn_matches_torch, 0, sizeof cases / sizeof *cases);
     tcase_add_test(tc, test_bn_rejects_single_value);
+    tcase_add_test(tc, test_bn_large_mean);
     tcase_add_test(tc, test_bn_finite_differences);
     suite_add_tcase(s, tc);
     return fer_run_suite(s);

@@ -5,7 +5,8 @@
 static const char *cases[] = {
     "conv_3x3_s1_p1", "conv_3x3_s2_p1",  "conv_1x1_s1",      "conv_1x1_s2",
     "conv_5x5_p2",    "conv_7x7_s2_p3",  "conv_depthwise",   "conv_groups2",
-    "conv_dilation2", "conv_3x3_32px_n5", "conv_3x3_64px",
+    "conv_dilation2", "conv_3x3_32px_n5", "conv_3x3_64px",   "conv_3x3_12px_n5",
+    "conv_3x3_p0_n3",
 };
 
 static void layer_from_cfg(struct fer_conv2d *c, struct fixture *fx)
