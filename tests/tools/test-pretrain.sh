@@ -53,6 +53,18 @@ grep -q "^pixel_baseline	" mid.meta || fail "pixel_baseline not in the metadata"
 grep -q "^head	relational" mid.meta || fail "head not in the metadata"
 grep -q "^seq_len	3" mid.meta || fail "seq_len not in the metadata"
 
+# --select keeps the epoch that scores best on the tail of the training
+# windows, logged per epoch; --augment shared trains on augmented windows.
+fer-pretrain -q --task middle --epochs 2 --batch 16 --select 0.25 --augment shared \
+    --log sel.log -o sel.safetensors pan.tsv >sel.out
+[ "$(head -n 1 sel.log)" = "$(printf 'epoch\tstep\tloss\taccuracy\tlr\tseconds\tselect_accuracy')" ] ||
+    fail "--select: log header $(head -n 1 sel.log)"
+best=$(awk -F'\t' 'NR > 1 && ($7 > b || NR == 2) { b = $7; e = $1 } END { print e }' sel.log)
+fer-weights meta sel.safetensors | grep -q "^selected_epoch	$best$" ||
+    fail "--select: selected_epoch is not the log's best epoch $best"
+expect_error 2 "--select is for --task middle" \
+    fer-pretrain --task rotation --select 0.2 -o x.safetensors rot.tsv
+
 # Contrastive: runs, and reports retrieval beside the pixel rule and chance.
 fer-shuffle-seq -q -t contrastive rot-faces.tsv >con.tsv
 fer-pretrain -q --task contrastive --epochs 1 --batch 16 -o con.safetensors con.tsv >con.out
