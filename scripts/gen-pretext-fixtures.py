@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Write PyTorch reference results for the pretext heads (tests/unit/test_pretext_head.c).
+"""Write PyTorch reference results for the pretext heads (tests/unit/test_pretext_head.c)
+and the contrastive loss (tests/unit/test_contrastive.c).
 
 Usage: scripts/gen-pretext-fixtures.py [OUTDIR]   (default tests/fixtures/pretext)
 
@@ -16,8 +17,14 @@ The relational head, in PyTorch terms (lib/pretext_head.h):
     d = (f[:, p] - f[:, q]).abs()            for every pair p < q
     s = score(relu(pair(d)))                  (hidden 0: score(d))
     logit[:, p] = sum of s over the pairs that contain p
+
+The contrastive cases (contrastive_*) hold cfg = [B, K, temperature, gamma],
+the embeddings, which hard-negative slots are present, the loss, its
+gradient, and which pairs and hard negatives the filtering kept; see
+contrastive_loss() below and lib/contrastive.h.
 """
 import itertools
+import math
 import os
 import struct
 import sys
@@ -105,3 +112,84 @@ case("relational_n3", 2, 3, 8, 6, 3, 5)
 case("relational_n5", 2, 5, 7, 4, 5, 4)
 case("relational_linear_n5", 2, 5, 6, 0, 5, 3)
 case("projection", 3, 1, 10, 7, 5, 6)
+
+
+# ---- the contrastive loss (lib/contrastive.h) ----
+
+def kept_count(gamma, m):
+    """ceil(gamma m), at least 1, with a little slack so that 0.1 * 30 keeps
+    3, not 4."""
+    return min(m, max(1, int(math.ceil(gamma * m - 1e-9)))) if m else 0
+
+
+def contrastive_loss(z, b, k, present, tau, gamma):
+    """Our definition (lib/contrastive.h), written with PyTorch ops.
+
+    Rows are example-major: anchor, positive, k hard-negative slots.
+    The selection (RMFER's filtering) is made on the detached cosines and
+    is a constant for autograd; the loss is the mean over the kept pairs of
+    the two NT-Xent terms (anchor and positive rows), where every anchor
+    and positive row of the batch is an in-batch negative and the anchor's
+    kept hard negatives join its denominator."""
+    r = 2 + k
+    u = F.normalize(z, dim=1)
+    with torch.no_grad():
+        un = u.reshape(b, r, -1)
+        cpos = (un[:, 0] * un[:, 1]).sum(1)
+        order = sorted(range(b), key=lambda i: (-cpos[i].item(), i))
+        keep_pair = torch.zeros(b, dtype=torch.bool)
+        keep_pair[order[:kept_count(gamma, b)]] = True
+        keep_neg = torch.zeros(b, k, dtype=torch.bool)
+        if k:
+            cneg = (un[:, :1] * un[:, 2:]).sum(2)
+            cands = [(cneg[i, j].item(), i * k + j) for i in range(b) for j in range(k)
+                     if present[i, j]]
+            cands.sort()
+            for _, idx in cands[:kept_count(gamma, len(cands))]:
+                keep_neg[idx // k, idx % k] = True
+            # The generator keeps clear of ties, so float rounding in C
+            # cannot pick another set.
+            vals = sorted(c for c, _ in cands)
+            m = kept_count(gamma, len(cands))
+            assert m == len(vals) or vals[m] - vals[m - 1] > 1e-3, "near tie"
+        pv = sorted(cpos.tolist(), reverse=True)
+        m = kept_count(gamma, b)
+        assert m == b or pv[m - 1] - pv[m] > 1e-3, "near tie"
+    s = u @ u.t() / tau
+    rows = [i * r + j for i in range(b) for j in (0, 1)]
+    terms = []
+    for i in range(b):
+        if not keep_pair[i]:
+            continue
+        a, p = i * r, i * r + 1
+        cols = [j for j in rows if j != a] + [a + 2 + j for j in range(k) if keep_neg[i, j]]
+        terms.append(torch.logsumexp(s[a, cols], 0) - s[a, p])
+        cols = [j for j in rows if j != p]
+        terms.append(torch.logsumexp(s[p, cols], 0) - s[p, a])
+    return torch.stack(terms).mean(), keep_pair, keep_neg
+
+
+def contrastive_case(name, b, k, d, tau, gamma, missing=0):
+    """cfg = [B, K, temperature, gamma]; z ((B (2+K)) x d), present (B x K,
+    1 = the slot holds a crop), loss, dz, kept_pairs (B), kept_negatives
+    (B x K)."""
+    for _ in range(100):
+        z = torch.randn(b * (2 + k), d, requires_grad=True)
+        present = torch.ones(b, k)
+        if missing:
+            present.view(-1)[torch.randperm(b * k)[:missing]] = 0
+        try:
+            loss, keep_pair, keep_neg = contrastive_loss(z, b, k, present, tau, gamma)
+            break
+        except AssertionError:
+            continue
+    loss.backward()
+    save(name, {"cfg": torch.tensor([b, k, tau, gamma]), "z": z, "present": present,
+                "loss": loss.reshape(1), "dz": z.grad, "kept_pairs": keep_pair.float(),
+                "kept_negatives": keep_neg.float()})
+
+
+contrastive_case("contrastive_default", 12, 2, 8, 0.1, 0.1)
+contrastive_case("contrastive_missing", 7, 3, 6, 0.2, 0.35, missing=5)
+contrastive_case("contrastive_all", 5, 2, 5, 0.5, 1.0, missing=2)
+contrastive_case("contrastive_no_negatives", 6, 0, 7, 0.3, 0.5)

@@ -1,10 +1,12 @@
 /* fer-pretrain - self-supervised pretraining of a backbone on a pretext
- * manifest (fer-shuffle-seq): rotation or middle-frame prediction. See man
+ * manifest (fer-shuffle-seq): rotation, middle-frame prediction or
+ * contrastive (NT-Xent with hard negatives and RMFER filtering). See man
  * fer-pretrain.
  */
 #include "checkpoint.h"
 #include "classifier.h"
 #include "cli.h"
+#include "contrastive.h"
 #include "error.h"
 #include "image.h"
 #include "loader.h"
@@ -38,7 +40,8 @@ static const char *const augment_names[] = {"none", "shared", NULL};
 enum {
     OPT_TASK = FER_OPT_LONG, OPT_ARCH, OPT_HEAD, OPT_HIDDEN, OPT_VAL, OPT_EPOCHS, OPT_BATCH,
     OPT_LR, OPT_OPTIMIZER, OPT_WD, OPT_SIZE, OPT_CHANNELS, OPT_SEED, OPT_LOG, OPT_MAX_ARR,
-    OPT_CKPT_EVERY, OPT_CKPT, OPT_RESUME, OPT_TEMPERATURE, OPT_EMBEDDING, OPT_AUGMENT, OPT_SELECT,
+    OPT_CKPT_EVERY, OPT_CKPT, OPT_RESUME, OPT_TEMPERATURE, OPT_EMBEDDING, OPT_GAMMA,
+    OPT_HARD_NEGATIVES, OPT_AUGMENT, OPT_SELECT,
 };
 
 static const struct fer_option options[] = {
@@ -49,6 +52,11 @@ static const struct fer_option options[] = {
                                 "contrastive: projection's hidden width (default 64)"},
     {"embedding", OPT_EMBEDDING, "P", "contrastive: projection width (default 32, at most 64)"},
     {"temperature", OPT_TEMPERATURE, "T", "contrastive: NT-Xent temperature (default 0.1)"},
+    {"gamma", OPT_GAMMA, "G", "contrastive: keep the G most similar positive pairs and the G\n"
+                              "least similar hard negatives of each batch, as fractions\n"
+                              "(RMFER's filtering; default 0.1, 1: keep all)"},
+    {"hard-negatives", OPT_HARD_NEGATIVES, "K", "contrastive: use at most K of each example's hard\n"
+                                                "negatives (input3..; default: all)"},
     {"augment", OPT_AUGMENT, "HOW", "middle: none (default) or shared (one random change\n"
                                     "for all frames of a window)"},
     {"select", OPT_SELECT, "FRACTION", "middle: keep the epoch that scores best on the last\n"
@@ -90,8 +98,8 @@ struct settings {
     long checkpoint_every;
     int resume;
     enum fer_head_kind head;
-    int embedding;
-    double temperature;
+    int embedding, hard_negatives;
+    double temperature, gamma;
     int hidden, epochs, batch, size, channels, threads, quiet, sgd;
     int shared_augment; /* middle: augment a window's frames alike */
     long max_arrangements;
@@ -118,7 +126,8 @@ struct set {
 };
 
 struct data {
-    int n; /* frames per example */
+    int n; /* frames per example (contrastive: 2 + hard-negative slots) */
+    int negatives; /* contrastive: hard-negative slots used per example */
     struct set train, val, select; /* select: --select, taken from train */
 };
 
@@ -189,6 +198,10 @@ static void read_manifest(const struct settings *s, const char *path, int val_on
                     need_n[s->task]);
         if (d->n == 0) {
             d->n = (int)n;
+            d->negatives = s->task != TASK_CONTRASTIVE ? 0
+                           : s->hard_negatives < 0 || s->hard_negatives > d->n - 2
+                               ? d->n - 2
+                               : s->hard_negatives;
             for (int i = 0; i < d->n; i++) {
                 char col[16];
                 snprintf(col, sizeof col, "input%d", i + 1);
@@ -220,9 +233,14 @@ static void read_manifest(const struct settings *s, const char *path, int val_on
             fer_die(NULL, "out of memory");
         int mid = (d->n - 1) / 2;
         for (int i = 0, o = 0; i < d->n; i++) {
-            /* Contrastive: the hard negatives (input3..) are not used yet. */
-            if (s->task == TASK_CONTRASTIVE && i >= 2)
+            /* Contrastive: a track with too few far faces leaves hard
+             * negatives empty; anchor and positive must be there. */
+            if (s->task == TASK_CONTRASTIVE && i >= 2 + d->negatives)
                 break;
+            if (s->task == TASK_CONTRASTIVE && i >= 2 && f[c_inputs[i]][0] == '\0')
+                continue;
+            if (f[c_inputs[i]][0] == '\0')
+                fer_die(name, "line %zu: input%d is empty", line, i + 1);
             char resolved[PATH_MAX];
             if (fer_manifest_resolve(m, f[c_inputs[i]], resolved, sizeof resolved) != 0)
                 fer_die(name, "line %zu: path too long", line);
@@ -336,6 +354,7 @@ struct pass {
     size_t n;
     const char **paths;
     int *targets, *quarters;
+    unsigned char *present; /* contrastive: n x K, the hard-negative slots that hold a crop */
 };
 
 static void pass_alloc(struct pass *p, size_t n, int inputs)
@@ -344,7 +363,8 @@ static void pass_alloc(struct pass *p, size_t n, int inputs)
     p->paths = calloc(n * (size_t)inputs + 1, sizeof *p->paths);
     p->targets = calloc(n + 1, sizeof *p->targets);
     p->quarters = calloc(n + 1, sizeof *p->quarters);
-    if (!p->paths || !p->targets || !p->quarters)
+    p->present = calloc(n * (size_t)inputs + 1, 1);
+    if (!p->paths || !p->targets || !p->quarters || !p->present)
         fer_die(NULL, "out of memory");
 }
 
@@ -353,6 +373,7 @@ static void pass_free(struct pass *p)
     free(p->paths);
     free(p->targets);
     free(p->quarters);
+    free(p->present);
 }
 
 /* Rotation: the rows as given, shuffled. Middle: every window shown at
@@ -367,10 +388,17 @@ static void pass_build(struct trainer *t, struct pass *p)
         for (size_t i = 0; i < tr->n; i++)
             idx[i] = i;
         fer_rng_shuffle(&t->rng, idx, tr->n, sizeof *idx);
-        pass_alloc(p, tr->n, 2);
+        /* Anchor, positive, K hard-negative slots; an empty slot shows the
+         * anchor again (the loader needs a crop) and is marked absent, so
+         * the loss ignores it. */
+        int K = t->d->negatives, R = 2 + K;
+        pass_alloc(p, tr->n, R);
         for (size_t i = 0; i < tr->n; i++) {
-            p->paths[2 * i] = tr->ex[idx[i]].paths[0];
-            p->paths[2 * i + 1] = tr->ex[idx[i]].paths[1];
+            char **e = tr->ex[idx[i]].paths;
+            for (int j = 0; j < R; j++)
+                p->paths[i * (size_t)R + (size_t)j] = e[j] ? e[j] : e[0];
+            for (int k = 0; k < K; k++)
+                p->present[i * (size_t)K + (size_t)k] = e[2 + k] != NULL;
         }
         free(idx);
         return;
@@ -526,21 +554,24 @@ static void read_checkpoint(struct trainer *t)
     fer_weights_free(&w);
 }
 
-/* NT-Xent pairs rows 2i (anchor) and 2i+1 (positive); the other tasks
- * are classifications. */
-static int pretext_loss(struct trainer *t, const struct fer_tensor *logits, const int *target,
-                        double *loss, struct fer_tensor *dlogits)
+/* Contrastive: NT-Xent with hard negatives and RMFER's filtering
+ * (contrastive.h) on rows anchor, positive, K hard negatives per example;
+ * the other tasks are classifications. */
+static int pretext_loss(struct trainer *t, const struct pass *p, const struct fer_batch *b,
+                        const struct fer_tensor *logits, double *loss, struct fer_tensor *dlogits)
 {
     if (t->s->task != TASK_CONTRASTIVE)
-        return fer_cross_entropy_loss(logits, target, NULL, 0, loss, dlogits);
-    int rows = logits->shape[0];
-    int *partner = malloc((size_t)rows * sizeof *partner);
-    if (partner == NULL)
+        return fer_cross_entropy_loss(logits, b->target, NULL, 0, loss, dlogits);
+    int K = t->d->negatives;
+    unsigned char *present = malloc((size_t)b->count * (size_t)K + 1);
+    if (present == NULL)
         return fer_fail("out of memory");
-    for (int i = 0; i < rows; i++)
-        partner[i] = i ^ 1;
-    int rc = fer_ntxent_loss(logits, partner, (float)t->s->temperature, loss, dlogits, t->arena);
-    free(partner);
+    for (int i = 0; i < b->count; i++)
+        memcpy(present + (size_t)i * K, p->present + b->index[i] * (size_t)K, (size_t)K);
+    struct fer_contrastive_spec spec = {b->count, K, present, (float)t->s->temperature,
+                                        t->s->gamma};
+    int rc = fer_contrastive_loss(logits, &spec, loss, dlogits, NULL, NULL, t->arena);
+    free(present);
     return rc;
 }
 
@@ -555,15 +586,20 @@ static double cosine(const float *a, const float *b, int d)
     return ab / (sqrt(aa * bb) + 1e-12);
 }
 
-/* Rows whose most similar other row (cosine) is their partner i ^ 1. */
-static int64_t pairs_found(const float *z, int rows, int d)
+/* Of the anchor and positive rows (2 of every R), those whose most
+ * similar other anchor or positive row (cosine) is their partner; hard
+ * negatives are left out, so the figure means the same with or without
+ * them. */
+static int64_t pairs_found(const float *z, int examples, int R, int d)
 {
     int64_t found = 0;
-    for (int i = 0; i < rows; i++) {
+    for (int i = 0; i < 2 * examples; i++) {
         int best = -1;
         double best_s = -2;
-        for (int j = 0; j < rows; j++) {
-            double c = j == i ? -3 : cosine(z + (size_t)i * d, z + (size_t)j * d, d);
+        const float *zi = z + ((size_t)(i / 2) * R + (size_t)(i % 2)) * d;
+        for (int j = 0; j < 2 * examples; j++) {
+            const float *zj = z + ((size_t)(j / 2) * R + (size_t)(j % 2)) * d;
+            double c = j == i ? -3 : cosine(zi, zj, d);
             if (c > best_s) {
                 best_s = c;
                 best = j;
@@ -608,11 +644,11 @@ static void train_epoch(struct trainer *t, struct fer_progress *prog)
             fer_model_forward(t->model, &b.x, &feat, t->arena) != 0 ||
             fer_pretext_head_forward(&t->head, &feat, &logits, t->arena) != 0 ||
             fer_tensor_arena(&dlogits, t->arena, 2, logits.shape) != 0 ||
-            pretext_loss(t, &logits, b.target, &loss, &dlogits) != 0)
+            pretext_loss(t, &p, &b, &logits, &loss, &dlogits) != 0)
             fer_die_error(s->input);
         /* Scored before backward, which may reuse the arena's memory. */
         if (s->task == TASK_CONTRASTIVE)
-            t->correct += pairs_found(logits.data, logits.shape[0], logits.shape[1]);
+            t->correct += pairs_found(logits.data, b.count, 2 + t->d->negatives, logits.shape[1]);
         else
             for (int i = 0; i < b.count; i++)
                 t->correct += argmax(logits.data + (size_t)i * (size_t)logits.shape[1],
@@ -625,8 +661,11 @@ static void train_epoch(struct trainer *t, struct fer_progress *prog)
         if (!isfinite(loss))
             fer_die(s->input, "epoch %d step %lld: the loss is not finite (lower --lr?)",
                     epoch + 1, (long long)t->pos.step + 1);
-        t->seen += s->task == TASK_CONTRASTIVE ? 2 * b.count : b.count;
-        t->loss_sum += loss * b.count;
+        /* Contrastive scores two rows per example; the loss is weighted
+         * alike, so the log shows the mean loss. */
+        int scored = s->task == TASK_CONTRASTIVE ? 2 * b.count : b.count;
+        t->seen += scored;
+        t->loss_sum += loss * scored;
         t->pos.step++;
         t->pos.batch = batch;
         fer_progress_update(prog, (uint64_t)t->pos.step);
@@ -919,7 +958,8 @@ static void write_output(struct trainer *t, double accuracy, double pixel, doubl
 static void parse(int argc, char **argv, struct settings *s)
 {
     *s = (struct settings){.task = -1, .arch = "cnn-s", .head = FER_HEAD_RELATIONAL,
-                           .hidden = 64, .embedding = 32, .temperature = 0.1, .epochs = 10, .batch = 32, .lr = -1,
+                           .hidden = 64, .embedding = 32, .temperature = 0.1, .gamma = 0.1,
+                           .hard_negatives = -1, .epochs = 10, .batch = 32, .lr = -1,
                            .weight_decay = 1e-4, .channels = 1, .threads = 1, .seed = 1,
                            .max_arrangements = 5040};
     for (int i = 1; i < argc; i++) {
@@ -940,6 +980,14 @@ static void parse(int argc, char **argv, struct settings *s)
         case OPT_EMBEDDING: s->embedding = (int)fer_cli_long("--embedding", optarg, 1, 64); break;
         case OPT_TEMPERATURE:
             s->temperature = fer_cli_double("--temperature", optarg, 1e-3, 100);
+            break;
+        case OPT_GAMMA:
+            s->gamma = fer_cli_double("--gamma", optarg, 0, 1);
+            if (!(s->gamma > 0))
+                fer_usage_error("--gamma must be above 0");
+            break;
+        case OPT_HARD_NEGATIVES:
+            s->hard_negatives = (int)fer_cli_long("--hard-negatives", optarg, 0, FER_PRETEXT_MAX_N);
             break;
         case OPT_SELECT: s->select = fer_cli_double("--select", optarg, 0, 0.9); break;
         case OPT_AUGMENT: s->shared_augment = fer_cli_choice("--augment", optarg, augment_names); break;
@@ -1044,13 +1092,17 @@ int main(int argc, char **argv)
                                   .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
     if ((t.optim = fer_optim_new(&spec, t.params, t.n_params)) == NULL)
         fer_die_error(NULL);
+    /* Contrastive trains on anchor, positive and hard negatives, and
+     * evaluates on anchors and positives. */
     struct fer_loader_spec ls = {.channels = s.channels, .height = s.size, .width = s.size,
-                                 .inputs = s.task == TASK_CONTRASTIVE ? 2 : d.n, .batch = s.batch, .cache = 1, .prefetch = 1,
-                                 .seed = s.seed};
+                                 .inputs = s.task == TASK_CONTRASTIVE ? 2 + d.negatives : d.n,
+                                 .batch = s.batch, .cache = 1, .prefetch = 1, .seed = s.seed};
     fer_augment_default(&ls.augment);
     ls.shared_augment = s.task == TASK_MIDDLE;
     t.loader = fer_loader_new(&ls);
     ls.batch = s.task == TASK_MIDDLE ? 16 : 64;
+    if (s.task == TASK_CONTRASTIVE)
+        ls.inputs = 2;
     t.eval_loader = fer_loader_new(&ls);
     t.arena = fer_arena_new(0);
     if (!t.loader || !t.eval_loader || !t.arena)

@@ -1,6 +1,7 @@
 # fer-pretrain on real face crops (cut from franck.mp4 by ffmpeg): rotation
 # learns, the relational middle-frame head learns a sequence whose order is
-# visible, and bad input fails before training starts.
+# visible, contrastive runs with hard negatives, deterministically and
+# resumably, and bad input fails before training starts.
 . "$FER_ROOT/tests/tools/lib.sh"
 need_media franck.mp4
 cd "$T"
@@ -72,6 +73,54 @@ for key in pretext_accuracy pixel_baseline chance; do
     grep -q "^$key	0\.[0-9]*$" con.out || fail "contrastive: no $key in $(cat con.out)"
 done
 fer-weights list con.safetensors | grep -q "^head.fc2.weight	F32	32,64" || fail "projection head missing"
+
+# Contrastive with hard negatives (input3, input4: the same track far in
+# time) and RMFER's filtering. A small manifest: 48 training anchors (3
+# steps an epoch at batch 16) and the held-out ones; input4 is empty on
+# every third row (a track with too few far faces).
+[ "$(awk -F'\t' -v c="$(col con.tsv n)" 'NR == 2 { print $c }' con.tsv)" = 4 ] ||
+    fail "fer-shuffle-seq wrote no hard negatives"
+awk -F'\t' -v OFS='\t' -v s="$(col con.tsv split)" -v c="$(col con.tsv input4)" \
+    'NR == 1 || $s == "val" || ++k <= 48 { if (NR % 3 == 0) $c = ""; print }' con.tsv >neg.tsv
+small="fer-pretrain -q --task contrastive --epochs 2 --batch 16 --gamma 0.5 --log log.tsv"
+# Runs in directories of their own, since the options (paths included)
+# are in the weight file's metadata.
+mkdir full again killed none
+(cd full && $small -o neg.safetensors ../neg.tsv >neg.out)
+grep -q "^pretext_accuracy	0\.[0-9]*$" full/neg.out || fail "contrastive with negatives: $(cat full/neg.out)"
+# The negatives enter the loss: without them the logged loss differs.
+(cd none && $small --hard-negatives 0 -o neg.safetensors ../neg.tsv >/dev/null)
+[ "$(sed -n 2p full/log.tsv | cut -f3)" != "$(sed -n 2p none/log.tsv | cut -f3)" ] ||
+    fail "--hard-negatives 0 gave the same loss: the negatives are not used"
+# Same seed, same bytes.
+(cd again && $small -o neg.safetensors ../neg.tsv >/dev/null)
+cmp full/neg.safetensors again/neg.safetensors || fail "contrastive: same seed, different weights"
+# kill -9 after the first mid-epoch checkpoint, then --resume: the same
+# bytes as a run that checkpoints but is not interrupted, and the same log
+# (but for the seconds column).
+(cd full && $small --checkpoint-every 2 -o ckpt.safetensors ../neg.tsv >/dev/null && mv log.tsv ckpt.log)
+(
+    cd killed
+    $small --checkpoint-every 2 -o ckpt.safetensors ../neg.tsv >/dev/null 2>&1 &
+    pid=$!
+    while [ ! -e ckpt.safetensors.ckpt ] && kill -0 $pid 2>/dev/null; do sleep 0.02; done
+    kill -9 $pid 2>/dev/null || true
+    set +e
+    wait $pid
+    rc=$?
+    set -e
+    [ "$rc" -eq 137 ] || fail "the contrastive run ended (exit $rc) before it could be killed"
+    grep -q '"epoch_batch":"[1-9]' ckpt.safetensors.ckpt || fail "checkpoint is not mid-epoch"
+    $small --checkpoint-every 2 --resume -o ckpt.safetensors ../neg.tsv >/dev/null
+)
+cmp full/ckpt.safetensors killed/ckpt.safetensors || fail "resumed contrastive run differs"
+cut -f1-5 full/ckpt.log >full.log
+cut -f1-5 killed/log.tsv >killed.log
+cmp -s full.log killed.log || fail "resumed contrastive log differs (columns but seconds)"
+expect_error 2 "--gamma must be above 0" \
+    fer-pretrain --task contrastive --gamma 0 -o x.safetensors neg.tsv
+awk -F'\t' -v OFS='\t' -v c="$(col con.tsv input2)" 'NR == 2 { $c = "" } { print }' neg.tsv >nopos.tsv
+expect_error 1 "line 2: input2 is empty" fer-pretrain --task contrastive -o x.safetensors nopos.tsv
 
 # Errors, each before training: one line, no output file.
 expect_error 1 "a 'rotation' example, but --task is middle" \
