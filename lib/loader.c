@@ -127,7 +127,10 @@ static void produce(struct fer_loader *l, struct slot *slot, size_t first)
         struct fer_rng rng;
         fer_rng_seed_stream(&rng, s->seed, (l->stream << 32) ^ example);
         int quarter = l->quarters ? l->quarters[example] : 0;
+        const struct fer_rng first_rng = rng;
         for (int j = 0; j < s->inputs; j++) {
+            if (s->shared_augment)
+                rng = first_rng; /* the same draws, so the same change */
             const char *path = l->paths[example * (size_t)s->inputs + (size_t)j];
             struct fer_image im;
             int owned = 0;

@@ -26,6 +26,9 @@ struct fer_loader_spec {
     int inputs;                  /* images per example (1, or n frames) */
     int batch;                   /* examples per batch */
     struct fer_augment augment;  /* used by passes started with augment = 1 */
+    int shared_augment;          /* 1: every input of an example gets the same
+                                    random change (the frames of a window differ
+                                    only by what moved); 0: each its own */
     int cache;                   /* keep decoded images in memory */
     int prefetch;                /* 1: worker thread, 0: prepare in the caller */
     uint64_t seed;

@@ -35,12 +35,13 @@ enum task { TASK_MIDDLE, TASK_ROTATION, TASK_CONTRASTIVE };
 static const char *const task_names[] = {"middle", "rotation", "contrastive", NULL};
 static const char *const head_names[] = {"relational", "concat", NULL};
 static const char *const optim_names[] = {"adamw", "sgd", NULL};
+static const char *const augment_names[] = {"none", "shared", NULL};
 
 enum {
     OPT_TASK = FER_OPT_LONG, OPT_ARCH, OPT_HEAD, OPT_HIDDEN, OPT_VAL, OPT_EPOCHS, OPT_BATCH,
     OPT_LR, OPT_OPTIMIZER, OPT_WD, OPT_SIZE, OPT_CHANNELS, OPT_SEED, OPT_LOG, OPT_MAX_ARR,
     OPT_CKPT_EVERY, OPT_CKPT, OPT_RESUME, OPT_TEMPERATURE, OPT_EMBEDDING, OPT_GAMMA,
-    OPT_HARD_NEGATIVES,
+    OPT_HARD_NEGATIVES, OPT_AUGMENT, OPT_SELECT,
 };
 
 static const struct fer_option options[] = {
@@ -56,6 +57,10 @@ static const struct fer_option options[] = {
                               "(RMFER's filtering; default 0.1, 1: keep all)"},
     {"hard-negatives", OPT_HARD_NEGATIVES, "K", "contrastive: use at most K of each example's hard\n"
                                                 "negatives (input3..; default: all)"},
+    {"augment", OPT_AUGMENT, "HOW", "middle: none (default) or shared (one random change\n"
+                                    "for all frames of a window)"},
+    {"select", OPT_SELECT, "FRACTION", "middle: keep the epoch that scores best on the last\n"
+                                       "FRACTION of each clip's training windows (default 0: off)"},
     {"val", OPT_VAL, "FILE", "held-out examples (default: the manifest's split=val rows)"},
     {"epochs", OPT_EPOCHS, "N", "passes over the training examples (default 10)"},
     {"batch", OPT_BATCH, "N", "examples per step (default 32)"},
@@ -96,8 +101,9 @@ struct settings {
     int embedding, hard_negatives;
     double temperature, gamma;
     int hidden, epochs, batch, size, channels, threads, quiet, sgd;
+    int shared_augment; /* middle: augment a window's frames alike */
     long max_arrangements;
-    double lr, weight_decay;
+    double lr, weight_decay, select;
     uint64_t seed;
     char options[2048];
 };
@@ -110,6 +116,8 @@ struct example {
     char **paths;
     int target;
     long window;
+    uint64_t clip;      /* hash of the clip column (0 without one) */
+    long first, last;   /* first_frame, last_frame (-1 without them) */
 };
 
 struct set {
@@ -120,7 +128,7 @@ struct set {
 struct data {
     int n; /* frames per example (contrastive: 2 + hard-negative slots) */
     int negatives; /* contrastive: hard-negative slots used per example */
-    struct set train, val;
+    struct set train, val, select; /* select: --select, taken from train */
 };
 
 static void set_add(struct set *s, struct example e)
@@ -148,6 +156,14 @@ static char *xstrdup(const char *s)
     return p;
 }
 
+static uint64_t clip_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
 /* Read a pretext manifest's rows into train and val (val_only: every row
  * goes to val). Checks the task, n, targets, and that every crop exists. */
 static void read_manifest(const struct settings *s, const char *path, int val_only,
@@ -163,6 +179,8 @@ static void read_manifest(const struct settings *s, const char *path, int val_on
         if ((cols[i] = fer_manifest_require(m, need[i])) < 0)
             fer_die(name, "%s (not a pretext manifest from fer-shuffle-seq?)", fer_error());
     int c_task = cols[0], c_n = cols[1], c_target = cols[2], c_split = cols[3], c_window = cols[4];
+    int c_clip = fer_manifest_find(m, "clip"), c_first = fer_manifest_find(m, "first_frame"),
+        c_last = fer_manifest_find(m, "last_frame");
     char **f;
     int rc, c_inputs[FER_PRETEXT_MAX_N];
     while ((rc = fer_manifest_next(m, &f)) == 1) {
@@ -207,7 +225,10 @@ static void read_manifest(const struct settings *s, const char *path, int val_on
             fer_die(name, "line %zu: split '%s' is neither train nor val", line, f[c_split]);
         if (s->task == TASK_MIDDLE && set_has_window(dst, window))
             continue;
-        struct example e = {calloc((size_t)d->n, sizeof(char *)), (int)target, window};
+        struct example e = {calloc((size_t)d->n, sizeof(char *)), (int)target, window,
+                            c_clip < 0 ? 0 : clip_hash(f[c_clip]),
+                            c_first < 0 ? -1 : strtol(f[c_first], NULL, 10),
+                            c_last < 0 ? -1 : strtol(f[c_last], NULL, 10)};
         if (e.paths == NULL)
             fer_die(NULL, "out of memory");
         int mid = (d->n - 1) / 2;
@@ -242,13 +263,63 @@ static void read_manifest(const struct settings *s, const char *path, int val_on
     fer_manifest_close(m);
 }
 
+static void free_example(struct example *e, int n)
+{
+    for (int j = 0; j < n; j++)
+        free(e->paths[j]);
+    free(e->paths);
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+/* --select: in each clip, the training windows starting in the last
+ * fraction of its (training) frame range become the selection set, as
+ * fer-shuffle-seq --split-by time cuts; windows straddling the cut are
+ * dropped so that no frame is both trained on and used to select. */
+static void split_select(struct data *d, double fraction)
+{
+    struct set *tr = &d->train;
+    long *firsts = malloc((tr->n + 1) * sizeof *firsts);
+    char *fate = calloc(tr->n + 1, 1); /* 0 train, 1 select, 2 dropped */
+    if (firsts == NULL || fate == NULL)
+        fer_die(NULL, "out of memory");
+    for (size_t i = 0; i < tr->n; i++) {
+        if (fate[i] != 0 || tr->ex[i].first < 0)
+            continue;
+        size_t m = 0;
+        for (size_t j = i; j < tr->n; j++)
+            if (tr->ex[j].clip == tr->ex[i].clip)
+                firsts[m++] = tr->ex[j].first;
+        qsort(firsts, m, sizeof *firsts, cmp_long);
+        size_t k = (size_t)((1 - fraction) * (double)m);
+        long cut = firsts[k < m ? k : m - 1];
+        uint64_t clip = tr->ex[i].clip;
+        for (size_t j = i; j < tr->n; j++)
+            if (tr->ex[j].clip == clip)
+                fate[j] = tr->ex[j].first >= cut ? 1 : tr->ex[j].last >= cut ? 2 : 3;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < tr->n; i++) {
+        if (fate[i] == 1)
+            set_add(&d->select, tr->ex[i]);
+        else if (fate[i] == 2)
+            free_example(&tr->ex[i], d->n);
+        else
+            tr->ex[kept++] = tr->ex[i];
+    }
+    tr->n = kept;
+    free(firsts);
+    free(fate);
+}
+
 static void free_set(struct set *s, int n)
 {
-    for (size_t i = 0; i < s->n; i++) {
-        for (int j = 0; j < n; j++)
-            free(s->ex[i].paths[j]);
-        free(s->ex[i].paths);
-    }
+    for (size_t i = 0; i < s->n; i++)
+        free_example(&s->ex[i], n);
     free(s->ex);
 }
 
@@ -272,6 +343,10 @@ struct trainer {
     double loss_sum;
     int64_t correct, seen;
     double start; /* fer_now() at (re)start, minus seconds already done */
+    /* --select: the weights of the epoch that scored best on d->select. */
+    struct fer_weights best;
+    double best_accuracy;
+    int best_epoch;
 };
 
 /* Paths, targets and quarter turns of one training pass. */
@@ -367,6 +442,44 @@ static int argmax(const float *v, int n)
     return best;
 }
 
+static double middle_accuracy(struct trainer *t, const struct set *v, double *pixel);
+
+/* --select: the current weights (model and head) into t->best. */
+static void keep_best(struct trainer *t, double accuracy, int epoch)
+{
+    fer_weights_free(&t->best);
+    fer_weights_init(&t->best);
+    const struct fer_param *hp;
+    int nh = fer_pretext_head_params(&t->head, &hp);
+    if (fer_model_export(t->model, &t->best, "") != 0 || fer_params_export(hp, nh, &t->best) != 0)
+        fer_die_error(NULL);
+    t->best_accuracy = accuracy;
+    t->best_epoch = epoch;
+}
+
+/* Tensors of src into dst, each name with prefix added (add = 1) or
+ * removed (add = 0; tensors without it are skipped). */
+static int copy_tensors(struct fer_weights *dst, const struct fer_weights *src,
+                        const char *prefix, int add)
+{
+    size_t len = strlen(prefix);
+    for (size_t i = 0; i < src->n_tensors; i++) {
+        const struct fer_weights_tensor *x = &src->tensors[i];
+        char name[256];
+        if (add)
+            snprintf(name, sizeof name, "%s%s", prefix, x->name);
+        else if (strncmp(x->name, prefix, len) == 0)
+            snprintf(name, sizeof name, "%s", x->name + len);
+        else
+            continue;
+        struct fer_weights_tensor *y = fer_weights_add(dst, name, x->ndim, x->shape, x->data);
+        if (y == NULL)
+            return -1;
+        y->dtype = x->dtype;
+    }
+    return 0;
+}
+
 static void set_grads_zero(struct trainer *t)
 {
     fer_model_zero_grad(t->model);
@@ -396,6 +509,12 @@ static void write_checkpoint(struct trainer *t)
         rc = fer_weights_set_meta(&w, "epoch_correct_seen", buf);
     if (rc == 0)
         rc = fer_weights_set_meta(&w, "options", t->s->options);
+    if (rc == 0 && t->best_epoch > 0) {
+        snprintf(buf, sizeof buf, "%d %.17g", t->best_epoch, t->best_accuracy);
+        rc = fer_weights_set_meta(&w, "best_epoch_accuracy", buf);
+        if (rc == 0)
+            rc = copy_tensors(&w, &t->best, "best.", 1);
+    }
     if (rc != 0 || fer_checkpoint_write(t->s->checkpoint, &w) != 0)
         fer_die_error(t->s->checkpoint);
     fer_weights_free(&w);
@@ -422,6 +541,12 @@ static void read_checkpoint(struct trainer *t)
     if (t->pos.seed != t->s->seed)
         fer_die(path, "written with --seed %llu, this run has --seed %llu",
                 (unsigned long long)t->pos.seed, (unsigned long long)t->s->seed);
+    const char *best = fer_weights_get_meta(&w, "best_epoch_accuracy");
+    if (best != NULL) {
+        if (sscanf(best, "%d %lf", &t->best_epoch, &t->best_accuracy) != 2 ||
+            copy_tensors(&t->best, &w, "best.", 0) != 0)
+            fer_die(path, "bad best_epoch_accuracy: %s", fer_error());
+    }
     t->loss_sum = strtod(sums, NULL);
     t->correct = correct;
     t->seen = seen;
@@ -495,12 +620,13 @@ static void train_epoch(struct trainer *t, struct fer_progress *prog)
     fer_rng_seed_stream(&t->rng, s->seed, (uint64_t)epoch);
     struct pass p;
     pass_build(t, &p);
-    /* Middle: no per-frame augmentation, it would add differences between
-     * frames that the task must read as motion. Contrastive: augmented
-     * views, as SimCLR. */
+    /* Middle: never a change per frame, it would add differences between
+     * frames that the task must read as motion; --augment shared gives all
+     * frames of an example the same change (the loader's shared_augment).
+     * Contrastive: augmented views, as SimCLR. */
     if (fer_loader_start(t->loader, p.n, p.paths, p.targets,
-                         s->task == TASK_ROTATION ? p.quarters : NULL, s->task != TASK_MIDDLE,
-                         (uint64_t)epoch) != 0)
+                         s->task == TASK_ROTATION ? p.quarters : NULL,
+                         s->task != TASK_MIDDLE || s->shared_augment, (uint64_t)epoch) != 0)
         fer_die_error(s->input);
     struct fer_batch b;
     int rc;
@@ -548,10 +674,16 @@ static void train_epoch(struct trainer *t, struct fer_progress *prog)
     }
     if (rc < 0)
         fer_die_error(s->input);
+    double selected = NAN;
+    if (s->select > 0) {
+        selected = middle_accuracy(t, &t->d->select, NULL);
+        if (t->best_epoch == 0 || selected > t->best_accuracy)
+            keep_best(t, selected, epoch + 1);
+    }
     if (t->log &&
         fer_train_log_write(t->log, epoch + 1, t->pos.step, t->seen ? t->loss_sum / t->seen : NAN,
                             t->seen ? (double)t->correct / t->seen : NAN, s->lr,
-                            fer_now() - t->start, NULL) != 0)
+                            fer_now() - t->start, s->select > 0 ? &selected : NULL) != 0)
         fer_die_error(s->log);
     t->pos.epoch = epoch + 1;
     t->pos.batch = 0;
@@ -624,9 +756,8 @@ static int pixel_rule_right(const struct example *e, int n, int channels)
 
 /* Middle: features of each held-out window's frames once, then the head on
  * every arrangement (n positions x (n-1)! orders of the others). */
-static double middle_accuracy(struct trainer *t, double *pixel)
+static double middle_accuracy(struct trainer *t, const struct set *v, double *pixel)
 {
-    const struct set *v = &t->d->val;
     int n = t->d->n, D = fer_model_features(t->model);
     struct pass p;
     pass_alloc(&p, v->n, n);
@@ -678,13 +809,15 @@ static double middle_accuracy(struct trainer *t, double *pixel)
                 scored += m;
                 fer_arena_release(t->arena, mark);
             }
-            pixel_right += pixel_rule_right(&v->ex[b.index[w]], n, t->s->channels);
+            if (pixel)
+                pixel_right += pixel_rule_right(&v->ex[b.index[w]], n, t->s->channels);
         }
     }
     if (rc < 0)
         fer_die_error(t->s->input);
     pass_free(&p);
-    *pixel = v->n ? (double)pixel_right / (double)v->n : NAN;
+    if (pixel)
+        *pixel = v->n ? (double)pixel_right / (double)v->n : NAN;
     return scored > 0 ? right / scored : NAN;
 }
 
@@ -809,6 +942,12 @@ static void write_output(struct trainer *t, double accuracy, double pixel, doubl
         snprintf(buf, sizeof buf, "%.4f", pixel);
         set_meta(&w, "pixel_baseline", buf);
     }
+    if (t->best_epoch > 0) {
+        snprintf(buf, sizeof buf, "%d", t->best_epoch);
+        set_meta(&w, "selected_epoch", buf);
+        snprintf(buf, sizeof buf, "%.4f", t->best_accuracy);
+        set_meta(&w, "select_accuracy", buf);
+    }
     if (fer_weights_write(s->output, &w) != 0)
         fer_die_error(s->output);
     fer_weights_free(&w);
@@ -850,6 +989,8 @@ static void parse(int argc, char **argv, struct settings *s)
         case OPT_HARD_NEGATIVES:
             s->hard_negatives = (int)fer_cli_long("--hard-negatives", optarg, 0, FER_PRETEXT_MAX_N);
             break;
+        case OPT_SELECT: s->select = fer_cli_double("--select", optarg, 0, 0.9); break;
+        case OPT_AUGMENT: s->shared_augment = fer_cli_choice("--augment", optarg, augment_names); break;
         case OPT_HIDDEN: s->hidden = (int)fer_cli_long("--hidden", optarg, 0, 4096); break;
         case OPT_VAL: s->val = optarg; break;
         case OPT_EPOCHS: s->epochs = (int)fer_cli_long("--epochs", optarg, 0, 1000000); break;
@@ -878,6 +1019,10 @@ static void parse(int argc, char **argv, struct settings *s)
         fer_usage_error("--task is required");
     if (s->task == TASK_CONTRASTIVE && s->hidden < 1)
         fer_usage_error("--hidden must be at least 1 for the projection head");
+    if (s->select > 0 && s->task != TASK_MIDDLE)
+        fer_usage_error("--select is for --task middle");
+    if (s->shared_augment && s->task != TASK_MIDDLE)
+        fer_usage_error("--augment is for --task middle (the others always augment)");
     if (s->channels == 2)
         fer_usage_error("--channels must be 1 or 3");
     if (s->output == NULL)
@@ -909,6 +1054,13 @@ int main(int argc, char **argv)
         fer_die(s.input, "no training examples (split=train rows)");
     if (d.val.n == 0)
         fer_die(s.val ? s.val : s.input, "no held-out examples (split=val rows, or --val FILE)");
+    if (s.select > 0) {
+        split_select(&d, s.select);
+        if (d.select.n == 0 || d.train.n == 0)
+            fer_die(s.input, "--select %g leaves %zu training and %zu selection windows "
+                    "(it needs the columns clip, first_frame, last_frame)", s.select, d.train.n,
+                    d.select.n);
+    }
     struct fer_image first = {0};
     if (fer_image_read(d.train.ex[0].paths[0], &first, 0) != 0)
         fer_die_error(d.train.ex[0].paths[0]);
@@ -946,6 +1098,7 @@ int main(int argc, char **argv)
                                  .inputs = s.task == TASK_CONTRASTIVE ? 2 + d.negatives : d.n,
                                  .batch = s.batch, .cache = 1, .prefetch = 1, .seed = s.seed};
     fer_augment_default(&ls.augment);
+    ls.shared_augment = s.task == TASK_MIDDLE;
     t.loader = fer_loader_new(&ls);
     ls.batch = s.task == TASK_MIDDLE ? 16 : 64;
     if (s.task == TASK_CONTRASTIVE)
@@ -958,7 +1111,9 @@ int main(int argc, char **argv)
     t.start = fer_now();
     if (s.resume)
         read_checkpoint(&t);
-    if (s.log && (t.log = fer_train_log_open(s.log, NULL, 0, s.resume ? t.pos.step : -1)) == NULL)
+    static const char *const select_column[] = {"select_accuracy"};
+    if (s.log && (t.log = fer_train_log_open(s.log, select_column, s.select > 0,
+                                             s.resume ? t.pos.step : -1)) == NULL)
         fer_die_error(s.log);
 
     size_t per_epoch = s.task == TASK_MIDDLE ? d.train.n * (size_t)d.n : d.train.n;
@@ -968,6 +1123,12 @@ int main(int argc, char **argv)
     while (t.pos.epoch < s.epochs)
         train_epoch(&t, &prog);
     fer_progress_end(&prog);
+    if (t.best_epoch > 0) {
+        const struct fer_param *bp;
+        int nb = fer_pretext_head_params(&t.head, &bp);
+        if (fer_model_import(t.model, &t.best, "") != 0 || fer_params_import(bp, nb, &t.best) != 0)
+            fer_die_error(NULL);
+    }
 
     double pixel = NAN, acc, chance;
     switch (s.task) {
@@ -976,7 +1137,7 @@ int main(int argc, char **argv)
         chance = 0.25;
         break;
     case TASK_MIDDLE:
-        acc = middle_accuracy(&t, &pixel);
+        acc = middle_accuracy(&t, &d.val, &pixel);
         chance = 1.0 / d.n;
         break;
     default:
@@ -993,6 +1154,9 @@ int main(int argc, char **argv)
                 d.val.n, acc, chance);
         if (s.task != TASK_ROTATION)
             fprintf(stderr, ", pixel baseline %.4f", pixel);
+        if (t.best_epoch > 0)
+            fprintf(stderr, "; epoch %d of %d kept (%.4f on %zu selection windows)",
+                    t.best_epoch, s.epochs, t.best_accuracy, d.select.n);
         fprintf(stderr, "\n");
     }
     printf("pretext_accuracy\t%.4f\nchance\t%.4f\n", acc, chance);
@@ -1008,5 +1172,7 @@ int main(int argc, char **argv)
     fer_model_free(t.model);
     free_set(&d.train, d.n);
     free_set(&d.val, d.n);
+    free_set(&d.select, d.n);
+    fer_weights_free(&t.best);
     return 0;
 }

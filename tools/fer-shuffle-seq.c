@@ -33,7 +33,7 @@ static const struct fer_option options[] = {
     {"task", 't', "TASK", "middle (default), rotation or contrastive"},
     {"frames", 'n', "N", "frames per middle-frame window: odd, 3..15 (default 3)"},
     {"stride", OPT_STRIDE, "S", "take every S-th frame of a track into a window (default 1)"},
-    {"hop", OPT_HOP, "H", "faces between window starts (default N*S, no overlap;\n"
+    {"hop", OPT_HOP, "H", "faces between window starts (default 1: windows overlap;\n"
                           "contrastive: faces between anchors, default 1)"},
     {"min-motion", OPT_MIN_MOTION, "LEVELS",
      "skip windows in which two neighbouring frames differ by less\n"
@@ -441,8 +441,12 @@ static void parse_options(int argc, char **argv, struct settings *s)
     }
     if (s->n % 2 == 0)
         fer_usage_error("-n: %d is even; the middle frame needs an odd window (3, 5, 7, 9)", s->n);
+    /* Middle: overlapping windows by default. On the demo's 2,841 faces
+     * they give 6 times the windows of --hop N*S and lift held-out
+     * accuracy from 0.47 (below the pixel rule's 0.63) to 0.76 (man
+     * fer-shuffle-seq, NOTES). */
     if (s->hop == 0)
-        s->hop = s->task == TASK_MIDDLE ? s->n * s->stride : 1;
+        s->hop = 1;
     if (optind + 1 < argc)
         fer_usage_error("one faces manifest at most (got %d)", argc - optind);
 }

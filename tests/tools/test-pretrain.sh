@@ -54,6 +54,28 @@ grep -q "^pixel_baseline	" mid.meta || fail "pixel_baseline not in the metadata"
 grep -q "^head	relational" mid.meta || fail "head not in the metadata"
 grep -q "^seq_len	3" mid.meta || fail "seq_len not in the metadata"
 
+# --select keeps the epoch that scores best on the tail of the training
+# windows, logged per epoch; --augment shared trains on augmented windows.
+# A run stopped after epoch 1 and resumed writes the same file (the best
+# weights so far travel in the checkpoint).
+select_run() { # epochs [--resume]
+    fer-pretrain -q --task middle --epochs "$1" --batch 16 --select 0.25 --augment shared \
+        --checkpoint-every 1000 --log sel.log -o sel.safetensors ${2-} ../pan.tsv >sel.out
+}
+mkdir once twice
+(cd twice && select_run 1 && select_run 2 --resume) || fail "--select: resumed run failed"
+cd once
+select_run 2 || fail "--select run failed"
+cmp -s sel.safetensors ../twice/sel.safetensors || fail "--select: the resumed run differs"
+[ "$(head -n 1 sel.log)" = "$(printf 'epoch\tstep\tloss\taccuracy\tlr\tseconds\tselect_accuracy')" ] ||
+    fail "--select: log header $(head -n 1 sel.log)"
+best=$(awk -F'\t' 'NR > 1 && ($7 > b || NR == 2) { b = $7; e = $1 } END { print e }' sel.log)
+fer-weights meta sel.safetensors | grep -q "^selected_epoch	$best$" ||
+    fail "--select: selected_epoch is not the log's best epoch $best"
+cd ..
+expect_error 2 "--select is for --task middle" \
+    fer-pretrain --task rotation --select 0.2 -o x.safetensors rot.tsv
+
 # Contrastive: runs, and reports retrieval beside the pixel rule and chance.
 fer-shuffle-seq -q -t contrastive rot-faces.tsv >con.tsv
 fer-pretrain -q --task contrastive --epochs 1 --batch 16 -o con.safetensors con.tsv >con.out

@@ -24,8 +24,11 @@ ffmpeg -v error -i "$FER_MEDIA/franck.mp4" -frames:v 48 \
 cd "$T"
 
 # Middle frame, n = 3, no split, no motion filter: track 1 has runs of 19
-# and 27 faces -> 6 + 9 non-overlapping windows; track 2 (10 faces) -> 3.
-fer-shuffle-seq -q -n 3 --min-motion 0 --split-by none faces.tsv >mid.tsv
+# and 27 faces -> 6 + 9 non-overlapping windows (--hop 3); track 2 (10
+# faces) -> 3. By default windows overlap (hop 1): 17 + 25 + 8.
+rows=$(($(fer-shuffle-seq -q -n 3 --min-motion 0 --split-by none faces.tsv | wc -l) - 1))
+[ "$rows" -eq 150 ] || fail "middle n=3, default hop: $rows examples, expected 50 windows x 3"
+fer-shuffle-seq -q -n 3 --hop 3 --min-motion 0 --split-by none faces.tsv >mid.tsv
 rows=$(($(wc -l <mid.tsv) - 1))
 [ "$rows" -eq 54 ] || fail "middle n=3: $rows examples, expected 18 windows x 3"
 # Every k equally often; the middle frame (first_frame + 1) is at input(k+1).
@@ -48,9 +51,9 @@ awk -F'\t' -v f="$first" -v l="$(col mid.tsv last_frame)" -v tr="$(col mid.tsv t
 [ "$(col mid.tsv subject)" != "" ] || fail "subject column dropped"
 
 # Deterministic for a seed; another seed shuffles differently.
-fer-shuffle-seq -q -n 3 --min-motion 0 --split-by none faces.tsv | cmp -s - mid.tsv ||
+fer-shuffle-seq -q -n 3 --hop 3 --min-motion 0 --split-by none faces.tsv | cmp -s - mid.tsv ||
     fail "same seed gave different output"
-fer-shuffle-seq -q -n 3 --min-motion 0 --split-by none --seed 2 faces.tsv | cmp -s - mid.tsv &&
+fer-shuffle-seq -q -n 3 --hop 3 --min-motion 0 --split-by none --seed 2 faces.tsv | cmp -s - mid.tsv &&
     fail "another seed gave the same output"
 
 # n = 5, stride 2: windows span 9 frames.

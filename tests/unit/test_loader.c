@@ -125,6 +125,48 @@ START_TEST(test_restart_mid_pass_and_missing_file)
 }
 END_TEST
 
+/* Frames of one example, augmented with shared_augment: the same random
+ * change for each (so two copies of one image stay equal, and a pair of
+ * different images keeps its difference's geometry); without it each
+ * frame gets its own change. */
+START_TEST(test_shared_augment)
+{
+    make_images();
+    for (int shared = 0; shared < 2; shared++) {
+        struct fer_loader_spec s = spec_of(0, 0);
+        s.inputs = 3;
+        s.batch = 2;
+        s.shared_augment = shared;
+        struct fer_loader *l = fer_loader_new(&s);
+        /* example 0: image 0 three times; example 1: images 1, 2, 1 */
+        const char *frames[6] = {paths[0], paths[0], paths[0], paths[1], paths[2], paths[1]};
+        int t2[2] = {0, 1};
+        ck_assert_int_eq(fer_loader_start(l, 2, frames, t2, NULL, 1, 7), 0);
+        struct fer_batch b;
+        ck_assert_int_eq(fer_loader_next(l, &b), 1);
+        ck_assert_int_eq(b.x.shape[0], 6);
+        size_t per = SIDE * SIDE;
+        const float *x = b.x.data;
+        int same01 = memcmp(x, x + per, per * sizeof(float)) == 0;
+        int same02 = memcmp(x, x + 2 * per, per * sizeof(float)) == 0;
+        int same35 = memcmp(x + 3 * per, x + 5 * per, per * sizeof(float)) == 0;
+        ck_assert_int_eq(same01, shared);
+        ck_assert_int_eq(same02, shared);
+        ck_assert_int_eq(same35, shared);
+        /* the change is a real one: not the plain rendering */
+        struct fer_image im, small;
+        fer_image_read(paths[0], &im, 1);
+        fer_image_resize(&im, &small, SIDE, SIDE);
+        float plain[SIDE * SIDE];
+        fer_augment_render(&small, NULL, NULL, 0, 1, SIDE, SIDE, plain);
+        ck_assert(memcmp(x, plain, sizeof plain) != 0);
+        fer_image_free(&im);
+        fer_image_free(&small);
+        fer_loader_free(l);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("loader");
@@ -132,6 +174,7 @@ int main(void)
     tcase_add_test(tc, test_plain_pass_equals_direct_rendering);
     tcase_add_test(tc, test_threads_and_cache_do_not_change_batches);
     tcase_add_test(tc, test_restart_mid_pass_and_missing_file);
+    tcase_add_test(tc, test_shared_augment);
     suite_add_tcase(s, tc);
     return fer_run_suite(s);
 }
