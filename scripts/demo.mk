@@ -108,24 +108,20 @@ $(DEMO)/test.tsv: $(DEMO)/labelled.tsv
 	$(call clip_rows,$(TEST_CLIP),$<,labelled) > $@.tmp
 	mv $@.tmp $@
 
-# A few hundred faces: batches of 16 give the optimizer 24 steps an epoch
-# instead of 6. Class weights, because surprise is 1 face in 20.
+# model-X is fine-tuned from backbone X (scratch: none), every layer
+# trained; model-probe-X is a linear probe: backbone X frozen, only the last
+# layer trained, which shows what the representation itself holds. A few
+# hundred faces: batches of 16 give 24 steps an epoch instead of 6. Class
+# weights, because surprise is 1 face in 20.
+backbone_of = $(patsubst probe-%,%,$(1))
 init_of = $(if $(filter scratch,$(1)),,--init $(DEMO)/$(1).safetensors)
 pretext_of = $(if $(filter scratch,$(1)),,$(DEMO)/$(1)-pretext.tsv)
 
 .SECONDEXPANSION:
-$(DEMO)/model-%.safetensors: $(DEMO)/train.tsv $$(call pretext_of,$$*)
-	$(BIN)/fer-finetune $(TRAINING) $(call resume,$@) $(call init_of,$*) \
-	    --class-weights auto --batch 16 --epochs $(FINETUNE_EPOCHS) --log $(DEMO)/model-$*-log.tsv \
-	    -o $@ $<
-	rm -f $@.ckpt
-
-# Linear probes: the backbone frozen, only the last layer trained, which
-# shows what each representation holds before fine-tuning changes it.
-$(DEMO)/model-probe-%.safetensors: $(DEMO)/train.tsv $$(call pretext_of,$$*)
-	$(BIN)/fer-finetune $(TRAINING) $(call resume,$@) $(call init_of,$*) --freeze \
-	    --class-weights auto --batch 16 --epochs $(FINETUNE_EPOCHS) --log $(DEMO)/model-probe-$*-log.tsv \
-	    -o $@ $<
+$(DEMO)/model-%.safetensors: $(DEMO)/train.tsv $$(call pretext_of,$$(call backbone_of,$$*))
+	$(BIN)/fer-finetune $(TRAINING) $(call resume,$@) $(call init_of,$(call backbone_of,$*)) \
+	    $(if $(filter probe-%,$*),--freeze) --class-weights auto --batch 16 \
+	    --epochs $(FINETUNE_EPOCHS) --log $(DEMO)/model-$*-log.tsv -o $@ $<
 	rm -f $@.ckpt
 
 # Metrics last (-o to a temporary name), so the confusion matrix PNG
