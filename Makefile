@@ -37,6 +37,7 @@ LIB_HDR   := $(wildcard lib/*.h)
 LIB_OBJ   := $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
 TOOL_SRC  := $(wildcard tools/fer-*.c)
 TOOLS     := $(TOOL_SRC:tools/%.c=$(BUILD)/bin/%)
+CLI_OBJ   := $(BUILD)/tools/cli.o
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNITS     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIBFER    := $(BUILD)/libfer.a
@@ -54,9 +55,15 @@ $(LIBFER): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/bin/%: tools/%.c $(LIBFER) $(LIB_HDR)
+# The tools' shared command-line module (tools/cli.c) is not in libfer:
+# it prints and exits, which library code never does.
+$(CLI_OBJ): tools/cli.c tools/cli.h $(LIB_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBFER) $(ALL_LDFLAGS) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/bin/%: tools/%.c $(CLI_OBJ) $(LIBFER) $(LIB_HDR) tools/cli.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(CLI_OBJ) $(LIBFER) $(ALL_LDFLAGS) $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBFER) $(LIB_HDR) tests/unit/check_helpers.h
 	@mkdir -p $(@D)

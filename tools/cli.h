@@ -1,7 +1,8 @@
 /* cli.h - what every fer-* program shares: options, help, errors, exit codes.
  *
- * This is the one module of libfer meant for a tool's main(): it prints to
- * stderr and calls exit(). Everything else in lib/ returns errors instead.
+ * It lives with the tools, not in libfer, because it prints (help on
+ * stdout, errors on stderr) and calls exit(); everything in lib/ returns
+ * errors instead and leaves both to the program.
  *
  * One option table drives both getopt_long and --help, so the two cannot
  * drift apart. -h/--help and --version are added to every table.
