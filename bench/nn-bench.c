@@ -9,6 +9,7 @@
  * (OPENBLAS_NUM_THREADS). Used by scripts/bench-nn.
  */
 #include "nn_conv.h"
+#include "nn.h"
 #include "rng.h"
 
 #include <cblas.h>
@@ -70,6 +71,11 @@ static double sgemm_rate(double budget, struct fer_rng *rng)
 int main(int argc, char **argv)
 {
     double budget = argc > 1 ? atof(argv[1]) : 0.3;
+    /* The script sets OPENBLAS_NUM_THREADS; our own loops use as many. */
+    if (fer_nn_set_threads(openblas_get_num_threads()) < 0) {
+        fprintf(stderr, "%s: %s\n", argv[0], fer_error());
+        return 1;
+    }
     struct fer_rng rng;
     fer_rng_seed(&rng, 1);
     double best, sgemm = sgemm_rate(budget, &rng);

@@ -16,8 +16,10 @@
 #include "model.h"
 #include "nn_loss.h"
 #include "optim.h"
+#include "nn.h"
 #include "rng.h"
 
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +94,11 @@ int main(int argc, char **argv)
     int in = atoi(argv[2]), size = atoi(argv[3]), batch = atoi(argv[4]), classes = 7;
     double budget = atof(argv[5]);
     const char *clk = getenv("NN_BENCH_CLOCK");
+    /* The script sets OPENBLAS_NUM_THREADS; our own loops use as many. */
+    if (fer_nn_set_threads(openblas_get_num_threads()) < 0) {
+        fprintf(stderr, "%s: %s\n", argv[0], fer_error());
+        return 1;
+    }
     if (clk && strcmp(clk, "cpu") == 0)
         clock_id = CLOCK_PROCESS_CPUTIME_ID;
     struct ctx c = {0};

@@ -1,5 +1,9 @@
 #include "nn.h"
 
+#include "parallel.h"
+
+#include <cblas-openblas.h>
+
 int fer_nn_check4(const char *who, const char *what, const struct fer_tensor *t,
                   int n, int c, int h, int w)
 {
@@ -25,4 +29,10 @@ int fer_nn_check_same(const char *who, const char *what,
     if (!fer_tensor_same_shape(t, like))
         return fer_fail("%s: %s has the wrong shape", who, what);
     return 0;
+}
+
+int fer_nn_set_threads(int n)
+{
+    openblas_set_num_threads(n);
+    return fer_parallel_set_threads(n);
 }

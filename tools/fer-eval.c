@@ -7,6 +7,7 @@
  * predictions; without labels fer-eval only predicts ("run on my video").
  */
 #include "classifier.h"
+#include "nn.h"
 #include "cli.h"
 #include "error.h"
 #include "examples.h"
@@ -19,7 +20,6 @@
 #include "plot.h"
 #include "timeline.h"
 
-#include <cblas-openblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,7 +187,8 @@ int main(int argc, char **argv)
     struct settings s;
     parse_options(argc, argv, &s);
     if (s.threads > 0)
-        openblas_set_num_threads(s.threads);
+        if (fer_nn_set_threads(s.threads) < 0)
+            fer_die_error(NULL);
     struct fer_preprocess pre;
     struct fer_classifier *c = load_model(s.model, &pre);
     int clips = strcmp(pre.head, "fan") == 0, frames = clips ? pre.seq_len : 1;

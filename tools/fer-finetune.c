@@ -12,6 +12,7 @@
  */
 #include "checkpoint.h"
 #include "classifier.h"
+#include "nn.h"
 #include "cli.h"
 #include "error.h"
 #include "examples.h"
@@ -22,7 +23,6 @@
 #include "rng.h"
 #include "train_log.h"
 
-#include <cblas-openblas.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -638,7 +638,8 @@ int main(int argc, char **argv)
     struct settings s;
     parse_options(argc, argv, &s);
     if (s.threads > 0)
-        openblas_set_num_threads(s.threads);
+        if (fer_nn_set_threads(s.threads) < 0)
+            fer_die_error(NULL);
     struct run r = {.s = &s, .best_epoch = -1, .best_accuracy = -1,
                     .frames = strcmp(s.head, "fan") == 0 ? s.frames : 1};
     fer_weights_init(&r.best);

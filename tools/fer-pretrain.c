@@ -5,6 +5,7 @@
  */
 #include "checkpoint.h"
 #include "classifier.h"
+#include "nn.h"
 #include "cli.h"
 #include "contrastive.h"
 #include "error.h"
@@ -29,7 +30,6 @@
 #include <string.h>
 #include <unistd.h>
 
-void openblas_set_num_threads(int n);
 
 enum task { TASK_MIDDLE, TASK_ROTATION, TASK_CONTRASTIVE };
 static const char *const task_names[] = {"middle", "rotation", "contrastive", NULL};
@@ -1042,7 +1042,8 @@ int main(int argc, char **argv)
     fer_cli_init(&cli);
     struct settings s;
     parse(argc, argv, &s);
-    openblas_set_num_threads(s.threads);
+    if (fer_nn_set_threads(s.threads) < 0)
+        fer_die_error(NULL);
 
     /* Everything is checked before the first step: the manifest, every
      * crop's existence, the first crop's decoding. */
