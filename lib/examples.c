@@ -58,7 +58,8 @@ int fer_examples_read(const char *path, int keep_rows, struct fer_examples *e)
     if (m == NULL)
         return -1;
     e->name = strdup(fer_manifest_name(m));
-    int col = fer_manifest_find(m, "crop");
+    const int col_crop = fer_manifest_find(m, "crop");
+    int col = col_crop;
     if (col < 0)
         col = fer_manifest_find(m, "path");
     int col_label = fer_manifest_find(m, "label");
@@ -83,7 +84,8 @@ int fer_examples_read(const char *path, int keep_rows, struct fer_examples *e)
     }
     while ((rc = fer_manifest_next(m, &fields)) == 1) {
         size_t line = fer_manifest_line(m);
-        if (fields[col][0] == '\0') {
+        const int no_face = fields[col][0] == '\0' && col == col_crop;
+        if (fields[col][0] == '\0' && !no_face) {
             rc = fer_fail("line %zu: empty '%s' field", line,
                           fer_manifest_header(m)[col]);
             break;
@@ -97,12 +99,12 @@ int fer_examples_read(const char *path, int keep_rows, struct fer_examples *e)
             }
         }
         if (grow(e, &cap, keep_rows) < 0 ||
-            fer_manifest_resolve(m, fields[col], resolved, sizeof resolved) < 0) {
+            (!no_face && fer_manifest_resolve(m, fields[col], resolved, sizeof resolved) < 0)) {
             rc = fer_fail("line %zu: path too long or out of memory", line);
             break;
         }
-        e->paths[e->n] = strdup(resolved);
-        if (e->paths[e->n] == NULL) {
+        e->paths[e->n] = no_face ? NULL : strdup(resolved);
+        if (!no_face && e->paths[e->n] == NULL) {
             rc = fer_fail("out of memory");
             break;
         }
@@ -166,7 +168,7 @@ void fer_examples_count(const struct fer_examples *e, size_t counts[8])
 {
     memset(counts, 0, 8 * sizeof counts[0]);
     for (size_t i = 0; i < e->n; i++)
-        if (e->labels[i] >= 0)
+        if (e->labels[i] >= 0 && e->paths[i] != NULL)
             counts[e->labels[i]]++;
 }
 
@@ -195,7 +197,9 @@ int fer_examples_group(const struct fer_examples *e, int by_row, struct fer_exam
     memset(g, 0, sizeof *g);
     if (!by_row && e->clips == NULL)
         return fer_fail("no 'clip' column: a clip model needs the rows grouped by clip");
-    size_t n = e->n;
+    size_t n = 0;
+    for (size_t i = 0; i < e->n; i++)
+        n += e->paths[i] != NULL;
     size_t *sorted = malloc((n ? n : 1) * sizeof *sorted);
     struct group_span *spans = malloc((n ? n : 1) * sizeof *spans);
     g->start = malloc((n + 1) * sizeof *g->start);
@@ -208,8 +212,9 @@ int fer_examples_group(const struct fer_examples *e, int by_row, struct fer_exam
         fer_example_groups_free(g);
         return fer_fail("out of memory");
     }
-    for (size_t i = 0; i < n; i++)
-        sorted[i] = i;
+    for (size_t i = 0, k = 0; i < e->n; i++)
+        if (e->paths[i] != NULL)
+            sorted[k++] = i;
     if (!by_row) {
         sort_examples = e;
         qsort(sorted, n, sizeof *sorted, by_clip);

@@ -7,7 +7,13 @@
  * The label is the `label` column (optional: without it every label is
  * -1), in the canonical vocabulary of labels.h or one of its synonyms; an
  * empty label is -1 (a row to predict, or to skip when training); any other
- * unknown word is an error. Rows with an empty image field are errors.
+ * unknown word is an error.
+ *
+ * An empty `crop` field is a frame where no face was found (fer-facetrack
+ * --keep-empty writes such rows to keep every frame in the manifest): the
+ * row is kept, with a NULL path, and left out of every group, so it is
+ * neither trained on nor predicted, but fer-eval can keep frame alignment.
+ * An empty `path` field (the image itself missing) is an error.
  */
 #ifndef FER_EXAMPLES_H
 #define FER_EXAMPLES_H
@@ -18,7 +24,7 @@
 
 struct fer_examples {
     size_t n;
-    char **paths;     /* n resolved image paths, owned */
+    char **paths;     /* n resolved image paths, owned; NULL: no face */
     int *labels;      /* n canonical labels 0..7, or -1 */
     size_t *lines;    /* n manifest line numbers, for messages */
     /* With keep_rows: the header and every row's fields, owned. */
@@ -36,13 +42,15 @@ struct fer_examples {
 int fer_examples_read(const char *path, int keep_rows, struct fer_examples *e);
 void fer_examples_free(struct fer_examples *e);
 
-/* Examples per canonical label: counts[8], zeroed first; -1 not counted. */
+/* Examples per canonical label: counts[8], zeroed first; -1 and rows
+ * without a face not counted. */
 void fer_examples_count(const struct fer_examples *e, size_t counts[8]);
 
 /* Examples of several frames: the rows grouped by their `clip` field, clips
  * in order of first appearance, rows in manifest order within a clip (the
  * order of time in fer-extract's and fer-facetrack's manifests). With
- * by_row = 1 every row is its own group (single-image examples). */
+ * by_row = 1 every row is its own group (single-image examples). Rows
+ * without a face (NULL path) are in no group. */
 struct fer_example_groups {
     size_t n;       /* groups */
     size_t *start;  /* n + 1 offsets into rows */

@@ -181,6 +181,22 @@ static void predictions_open(struct predictions *p, const char *path,
         fer_die_error(path);
 }
 
+/* Rows from *next up to (not including) `end` that have no face (frame
+ * models only: their rows are written in manifest order): written with an
+ * empty prediction, so the predictions keep one row per input frame. */
+static void predictions_skip_to(struct predictions *p, const struct fer_examples *e,
+                                size_t end, size_t *next, int n_classes, const char *path)
+{
+    const char *vals[FER_CLASSES_MAX + 1];
+    for (int k = 0; k <= n_classes; k++)
+        vals[k] = "";
+    for (; *next < end; (*next)++)
+        if (e->paths[*next] == NULL &&
+            fer_manifest_write(p->w, fer_manifest_layout_row(&p->layout, e->rows[*next],
+                                                             vals)) < 0)
+            fer_die_error(path);
+}
+
 int main(int argc, char **argv)
 {
     fer_cli_init(&cli);
@@ -250,7 +266,7 @@ int main(int argc, char **argv)
     free(paths);
     struct fer_batch b;
     int rc, K = pre.n_classes;
-    size_t done = 0;
+    size_t done = 0, next_row = 0;
     while ((rc = fer_loader_next(loader, &b)) == 1) {
         struct fer_tensor logits;
         fer_arena_reset(arena);
@@ -287,12 +303,17 @@ int main(int argc, char **argv)
             char *clip_fields[2] = {clips ? e.clips[row] : NULL,
                                     (char *)(truth[done] >= 0 ? pre.classes[truth[done]] : "")};
             char *const *in = clips ? clip_fields : e.rows[row];
+            if (!clips)
+                predictions_skip_to(&p, &e, row, &next_row, K, s.predictions);
+            next_row = row + 1;
             if (fer_manifest_write(p.w, fer_manifest_layout_row(&p.layout, in, vals)) < 0)
                 fer_die_error(s.predictions);
         }
     }
     if (rc < 0)
         fer_die_error(e.name);
+    if (p.w != NULL && !clips)
+        predictions_skip_to(&p, &e, e.n, &next_row, K, s.predictions);
     if (timeline != NULL) {
         struct fer_image im;
         if (fer_timeline_plot(timeline, s.model, TIMELINE_WIDTH, &im) < 0)

@@ -181,6 +181,25 @@ acc3=$(awk -F'\t' '$1 == "overall_accuracy" { print $2 }' metrics3.tsv)
 cmp tl.png tl3.png || fail "timeline with labels differs"
 fer-plot timeline --title model.safetensors video.tsv -o tl4.png
 cmp tl.png tl4.png || fail "fer-plot timeline draws the predictions differently"
+# Frames without a face (fer-facetrack --keep-empty: empty face columns)
+# keep their row in the predictions, with an empty prediction, and change
+# neither the other rows' predictions nor the metrics.
+crc=$(col labelled.tsv crop) trc=$(col labelled.tsv track)
+awk -F'\t' -v OFS='\t' -v c="$crc" -v t="$trc" 'NR > 1 && NR % 5 == 0 { $c = ""; $t = "" } { print }' \
+    labelled.tsv >gaps.tsv
+fer-eval -q -m model.safetensors --predictions gaps-pred.tsv gaps.tsv >gaps-metrics.tsv
+[ "$(wc -l <gaps-pred.tsv)" -eq "$(wc -l <gaps.tsv)" ] ||
+    fail "--keep-empty rows: $(wc -l <gaps-pred.tsv) prediction lines for $(wc -l <gaps.tsv)"
+gpc=$(col gaps-pred.tsv predicted)
+awk -F'\t' -v p="$gpc" -v c="$crc" 'NR > 1 && (($c == "") != ($p == "")) { exit 1 }' gaps-pred.tsv ||
+    fail "a row without a face got a prediction, or a face none"
+fer-eval -q -m model.safetensors --predictions faces-pred.tsv labelled.tsv >/dev/null
+awk -F'\t' -v p="$gpc" -v c="$crc" 'NR == FNR { if ($c != "") want[FNR] = $p; next }
+    FNR in want && $p != want[FNR] { exit 1 }' gaps-pred.tsv faces-pred.tsv ||
+    fail "predictions of the face rows changed beside rows without a face"
+awk -F'\t' -v c="$crc" 'NR == 1 || $c != ""' gaps.tsv >faces-only.tsv
+fer-eval -q -m model.safetensors faces-only.tsv >faces-only-metrics.tsv
+cmp -s gaps-metrics.tsv faces-only-metrics.tsv || fail "rows without a face were scored"
 # No track column: each clip is one panel; no pts: the frame axis; beyond
 # 6 panels the rest is left out with a warning. Here 4 classes x 2 clips.
 awk -F'\t' -v OFS='\t' 'NR == 1 { print "clip", "frame", $0; next }

@@ -104,6 +104,43 @@ START_TEST(test_group)
 }
 END_TEST
 
+/* An empty crop is a frame without a face: kept with a NULL path, in no
+ * group and not counted; its label does not join its clip's. */
+START_TEST(test_rows_without_a_face)
+{
+    char *dir = fer_test_tmpdir();
+    struct fer_examples e;
+    char *m = write_manifest(dir, "clip\tpath\tcrop\tlabel\n"
+                                  "a\tf1.png\tc1.png\tsad\n"
+                                  "a\tf2.png\t\thappy\n"
+                                  "b\tf3.png\t\tsad\n"
+                                  "a\tf4.png\tc4.png\tsad\n");
+    ck_assert_int_eq(fer_examples_read(m, 1, &e), 0);
+    ck_assert_uint_eq(e.n, 4);
+    ck_assert_ptr_nonnull(e.paths[0]);
+    ck_assert_ptr_null(e.paths[1]);
+    ck_assert_ptr_null(e.paths[2]);
+    ck_assert_str_eq(e.rows[1][1], "f2.png");
+    size_t counts[8];
+    fer_examples_count(&e, counts);
+    ck_assert_uint_eq(counts[6], 2);
+    ck_assert_uint_eq(counts[5], 0);
+    struct fer_example_groups g;
+    ck_assert_int_eq(fer_examples_group(&e, 0, &g), 0); /* no happy/sad clash */
+    ck_assert_uint_eq(g.n, 1);                         /* clip b has no face */
+    ck_assert_uint_eq(g.start[1], 2);
+    ck_assert_uint_eq(g.rows[0], 0);
+    ck_assert_uint_eq(g.rows[1], 3);
+    fer_example_groups_free(&g);
+    ck_assert_int_eq(fer_examples_group(&e, 1, &g), 0);
+    ck_assert_uint_eq(g.n, 2);
+    ck_assert_uint_eq(g.rows[1], 3);
+    fer_example_groups_free(&g);
+    fer_examples_free(&e);
+    cleanup(dir);
+}
+END_TEST
+
 START_TEST(test_sample)
 {
     size_t out[4];
@@ -136,6 +173,7 @@ int main(void)
     TCase *tc = tcase_create("examples");
     tcase_add_test(tc, test_read);
     tcase_add_test(tc, test_group);
+    tcase_add_test(tc, test_rows_without_a_face);
     tcase_add_test(tc, test_sample);
     suite_add_tcase(s, tc);
     return fer_run_suite(s);
