@@ -2,13 +2,11 @@
 #include "contrastive.h"
 
 #include "error.h"
+#include "nn_cosine.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define NORM_EPS 1e-12
 
 int fer_contrastive_rows(const struct fer_contrastive_spec *spec)
 {
@@ -90,30 +88,20 @@ int fer_contrastive_loss(const struct fer_tensor *z, const struct fer_contrastiv
 {
     if (check(z, sp, dz) != 0)
         return -1;
-    const int B = sp->examples, K = sp->negatives, R = 2 + K, N = B * R, P = z->shape[1];
+    const int B = sp->examples, K = sp->negatives, R = 2 + K, N = B * R;
     const float tau = sp->temperature;
     struct fer_arena_mark mark = fer_arena_mark(scratch);
-    float *u = fer_arena_alloc(scratch, sizeof(float) * (size_t)N * P);
+    struct fer_cosine c;
     float *s = fer_arena_alloc(scratch, sizeof(float) * (size_t)N * N);
     float *g = fer_arena_alloc(scratch, sizeof(float) * (size_t)N * N);
-    double *norm = fer_arena_alloc(scratch, sizeof(double) * (size_t)N);
     struct ranked *r = fer_arena_alloc(scratch, sizeof *r * (size_t)(B * (K > 1 ? K : 1)));
     unsigned char *keep_pair = fer_arena_alloc(scratch, (size_t)B);
     unsigned char *keep_neg = fer_arena_alloc(scratch, (size_t)(B * K) + 1);
     int *cols = fer_arena_alloc(scratch, sizeof(int) * (size_t)(2 * B + K));
-    if (!u || !s || !g || !norm || !r || !keep_pair || !keep_neg || !cols)
+    if (!s || !g || !r || !keep_pair || !keep_neg || !cols ||
+        fer_cosine_normalize(&c, z, scratch) < 0)
         return fer_fail_context("contrastive");
-    for (int i = 0; i < N; i++) {
-        const float *p = z->data + (size_t)i * P;
-        double n2 = 0;
-        for (int k = 0; k < P; k++)
-            n2 += (double)p[k] * p[k];
-        norm[i] = sqrt(n2) > NORM_EPS ? sqrt(n2) : NORM_EPS;
-        for (int k = 0; k < P; k++)
-            u[(size_t)i * P + k] = (float)(p[k] / norm[i]);
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, P, 1.0f / tau, u, P, u, P, 0.0f,
-                s, N);
+    fer_cosine_similarity(&c, 1.0f / tau, s);
 
     /* RMFER's filtering: rank by s, which orders like the cosine. */
     memset(keep_pair, 0, (size_t)B);
@@ -149,27 +137,8 @@ int fer_contrastive_loss(const struct fer_tensor *z, const struct fer_contrastiv
         }
     }
     *loss = total * scale;
-    if (dz) {
-        /* d loss / d u = (G + G^T) u / tau, then through the normalisation:
-         * (g - u (u . g)) / norm, as in fer_ntxent_loss. */
-        for (int i = 0; i < N; i++)
-            for (int j = i + 1; j < N; j++) {
-                float v = g[(size_t)i * N + j] + g[(size_t)j * N + i];
-                g[(size_t)i * N + j] = g[(size_t)j * N + i] = v;
-            }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, P, N, 1.0f / tau, g, N, u, P,
-                    0.0f, dz->data, P);
-        for (int i = 0; i < N; i++) {
-            float *d = dz->data + (size_t)i * P;
-            const float *ui = u + (size_t)i * P;
-            double dot = 0;
-            if (norm[i] > NORM_EPS)
-                for (int k = 0; k < P; k++)
-                    dot += (double)ui[k] * d[k];
-            for (int k = 0; k < P; k++)
-                d[k] = (float)((d[k] - ui[k] * dot) / norm[i]);
-        }
-    }
+    if (dz)
+        fer_cosine_backward(&c, 1.0f / tau, g, dz->data);
     if (kept_pairs)
         memcpy(kept_pairs, keep_pair, (size_t)B);
     if (kept_negatives && K > 0)

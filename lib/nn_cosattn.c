@@ -3,6 +3,8 @@
  * its row dot products are summed in double. */
 #include "nn_cosattn.h"
 
+#include "nn_cosine.h"
+
 #include <cblas.h>
 #include <math.h>
 
@@ -23,51 +25,24 @@ static int check(const struct fer_tensor *z, const struct fer_tensor *f, float t
     return 0;
 }
 
-/* u = z / max(||z||, eps) row by row into scratch; norms into norm. */
-static float *normalize(const struct fer_tensor *z, double *norm, struct fer_arena *scratch)
-{
-    const int N = z->shape[0], D = z->shape[1];
-    float *u = fer_arena_alloc(scratch, sizeof(float) * (size_t)N * (size_t)D);
-    if (u == NULL)
-        return NULL;
-    for (int i = 0; i < N; i++) {
-        const float *p = z->data + (ptrdiff_t)i * D;
-        double n2 = 0;
-        for (int k = 0; k < D; k++)
-            n2 += (double)p[k] * p[k];
-        norm[i] = sqrt(n2) > FER_COSATTN_EPS ? sqrt(n2) : FER_COSATTN_EPS;
-        for (int k = 0; k < D; k++)
-            u[(ptrdiff_t)i * D + k] = (float)(p[k] / norm[i]);
-    }
-    return u;
-}
-
 int fer_cosattn_forward(const struct fer_tensor *z, const struct fer_tensor *f,
                         float temperature, struct fer_tensor *attn, struct fer_tensor *v,
                         struct fer_arena *scratch)
 {
     if (check(z, f, temperature, attn, v, "output") < 0)
         return -1;
-    const int N = z->shape[0], D = z->shape[1], F = f->shape[1];
+    const int N = z->shape[0], F = f->shape[1];
     struct fer_arena_mark mark = fer_arena_mark(scratch);
-    double *norm = fer_arena_alloc(scratch, sizeof(double) * (size_t)N);
-    float *u = norm != NULL ? normalize(z, norm, scratch) : NULL;
-    if (u == NULL)
+    struct fer_cosine c;
+    if (fer_cosine_normalize(&c, z, scratch) < 0)
         return fer_fail_context("cosattn");
     float *s = attn->data;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, D, 1.0f / temperature, u, D, u,
-                D, 0.0f, s, N);
+    fer_cosine_similarity(&c, 1.0f / temperature, s);
     for (int i = 0; i < N; i++) {
         float *row = s + (ptrdiff_t)i * N;
-        double m = -INFINITY, sum = 0;
+        double lse = fer_cosine_masked_logsumexp(row, N, i);
         for (int j = 0; j < N; j++)
-            if (j != i && row[j] > m)
-                m = row[j];
-        for (int j = 0; j < N; j++)
-            if (j != i)
-                sum += exp(row[j] - m);
-        for (int j = 0; j < N; j++)
-            row[j] = j == i ? 0.0f : (float)(exp(row[j] - m) / sum);
+            row[j] = j == i ? 0.0f : (float)exp(row[j] - lse);
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, F, N, 1.0f, s, N, f->data, F,
                 0.0f, v->data, F);
@@ -84,7 +59,7 @@ int fer_cosattn_backward(const struct fer_tensor *z, const struct fer_tensor *f,
         (dz != NULL && fer_nn_check_same("cosattn", "similarity gradient", dz, z) < 0) ||
         (df != NULL && fer_nn_check_same("cosattn", "values gradient", df, f) < 0))
         return -1;
-    const int N = z->shape[0], D = z->shape[1], F = f->shape[1];
+    const int N = z->shape[0], F = f->shape[1];
     const float *a = attn->data;
     /* v = A f: the values' gradient is A^T dv. */
     if (df != NULL)
@@ -93,10 +68,9 @@ int fer_cosattn_backward(const struct fer_tensor *z, const struct fer_tensor *f,
     if (dz == NULL)
         return 0;
     struct fer_arena_mark mark = fer_arena_mark(scratch);
-    double *norm = fer_arena_alloc(scratch, sizeof(double) * (size_t)N);
+    struct fer_cosine c;
     float *g = fer_arena_alloc(scratch, sizeof(float) * (size_t)N * (size_t)N);
-    float *u = norm != NULL && g != NULL ? normalize(z, norm, scratch) : NULL;
-    if (u == NULL)
+    if (g == NULL || fer_cosine_normalize(&c, z, scratch) < 0)
         return fer_fail_context("cosattn");
     /* d/d a_ij = dv_i . f_j; through each row's softmax (the diagonal has
      * a_ii = 0, so it gets no gradient): g_ij = a_ij (d_ij - sum_k a_ik d_ik). */
@@ -111,25 +85,7 @@ int fer_cosattn_backward(const struct fer_tensor *z, const struct fer_tensor *f,
         for (int j = 0; j < N; j++)
             row[j] = (float)(ai[j] * (row[j] - dot));
     }
-    /* s_ij = u_i . u_j / t uses u_i as both row and column: du = (G + G^T) u / t;
-     * then through the normalisation, (du - u (u . du)) / ||z||. */
-    for (int i = 0; i < N; i++)
-        for (int j = i + 1; j < N; j++) {
-            float sym = g[(ptrdiff_t)i * N + j] + g[(ptrdiff_t)j * N + i];
-            g[(ptrdiff_t)i * N + j] = g[(ptrdiff_t)j * N + i] = sym;
-        }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, D, N, 1.0f / temperature, g, N,
-                u, D, 0.0f, dz->data, D);
-    for (int i = 0; i < N; i++) {
-        float *gi = dz->data + (ptrdiff_t)i * D;
-        const float *ui = u + (ptrdiff_t)i * D;
-        double dot = 0;
-        if (norm[i] > FER_COSATTN_EPS) /* clamped: the norm is a constant */
-            for (int k = 0; k < D; k++)
-                dot += (double)ui[k] * gi[k];
-        for (int k = 0; k < D; k++)
-            gi[k] = (float)((gi[k] - ui[k] * dot) / norm[i]);
-    }
+    fer_cosine_backward(&c, 1.0f / temperature, g, dz->data);
     fer_arena_release(scratch, mark);
     return 0;
 }

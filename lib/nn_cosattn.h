@@ -4,7 +4,7 @@
  *
  * z: N x D (what similarity is measured on), f: N x F (what is averaged):
  *   u_i  = z_i / max(||z_i||, 1e-12)             (F.normalize's convention)
- *   s_ij = u_i . u_j / temperature
+ *   s_ij = u_i . u_j / temperature               (nn_cosine.h)
  *   a_ij = exp s_ij / sum_{k != i} exp s_ik  for j != i,   a_ii = 0
  *   v_i  = sum_j a_ij f_j
  * The diagonal is excluded from the softmax, not merely made small: RMFER's
@@ -18,8 +18,6 @@
 #define FER_NN_COSATTN_H
 
 #include "nn.h"
-
-#define FER_COSATTN_EPS 1e-12
 
 /* attn: N x N (the a_ij, rows sum to 1, zero diagonal), v: N x F, both
  * caller-allocated and overwritten. Scratch (N x D) from the arena. Fails

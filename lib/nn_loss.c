@@ -1,6 +1,7 @@
 #include "nn_loss.h"
 
-#include <cblas.h>
+#include "nn_cosine.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -64,7 +65,7 @@ int fer_ntxent_loss(const struct fer_tensor *z, const int *positive, float tempe
         return -1;
     if (dz && fer_nn_check_same("ntxent", "gradient", dz, z) < 0)
         return -1;
-    const int N = z->shape[0], D = z->shape[1];
+    const int N = z->shape[0];
     if (N < 2)
         return fer_fail("ntxent: needs at least 2 samples, got %d", N);
     if (!(temperature > 0))
@@ -73,63 +74,25 @@ int fer_ntxent_loss(const struct fer_tensor *z, const int *positive, float tempe
         if (positive[i] < 0 || positive[i] >= N || positive[i] == i)
             return fer_fail("ntxent: sample %d has positive %d", i, positive[i]);
     struct fer_arena_mark mark = fer_arena_mark(scratch);
-    float *u = fer_arena_alloc(scratch, sizeof(float) * N * D);
+    struct fer_cosine c;
     float *s = fer_arena_alloc(scratch, sizeof(float) * N * N);
-    double *norm = fer_arena_alloc(scratch, sizeof(double) * N);
-    if (u == NULL || s == NULL || norm == NULL)
+    if (s == NULL || fer_cosine_normalize(&c, z, scratch) < 0)
         return fer_fail_context("ntxent");
-    for (int i = 0; i < N; i++) {
-        const float *p = z->data + (ptrdiff_t)i * D;
-        double n2 = 0;
-        for (int k = 0; k < D; k++)
-            n2 += (double)p[k] * p[k];
-        norm[i] = sqrt(n2) > FER_NTXENT_EPS ? sqrt(n2) : FER_NTXENT_EPS;
-        for (int k = 0; k < D; k++)
-            u[(ptrdiff_t)i * D + k] = (float)(p[k] / norm[i]);
-    }
     /* s = u u^T / temperature; then each row becomes its masked softmax
      * minus the one-hot positive, over N: that is d loss / d s. */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, D, 1.0f / temperature, u,
-                D, u, D, 0.0f, s, N);
+    fer_cosine_similarity(&c, 1.0f / temperature, s);
     double total = 0;
     for (int i = 0; i < N; i++) {
         float *row = s + (ptrdiff_t)i * N;
-        double m = -INFINITY, sum = 0;
-        for (int j = 0; j < N; j++)
-            if (j != i && row[j] > m)
-                m = row[j];
-        for (int j = 0; j < N; j++)
-            if (j != i)
-                sum += exp(row[j] - m);
-        double lse = m + log(sum);
+        double lse = fer_cosine_masked_logsumexp(row, N, i);
         total += lse - row[positive[i]];
         for (int j = 0; j < N; j++)
             row[j] = j == i ? 0.0f
                             : (float)((exp(row[j] - lse) - (j == positive[i])) / N);
     }
     *loss = total / N;
-    if (dz) {
-        /* d loss / d u = (G + G^T) u / temperature; then through the
-         * normalisation: (g - u (u . g)) / norm. */
-        for (int i = 0; i < N; i++)
-            for (int j = i + 1; j < N; j++) {
-                float a = s[(ptrdiff_t)i * N + j] + s[(ptrdiff_t)j * N + i];
-                s[(ptrdiff_t)i * N + j] = s[(ptrdiff_t)j * N + i] = a;
-            }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, D, N, 1.0f / temperature,
-                    s, N, u, D, 0.0f, dz->data, D);
-        for (int i = 0; i < N; i++) {
-            float *g = dz->data + (ptrdiff_t)i * D;
-            const float *ui = u + (ptrdiff_t)i * D;
-            double dot = 0;
-            int clamped = !(norm[i] > FER_NTXENT_EPS);
-            if (!clamped)
-                for (int k = 0; k < D; k++)
-                    dot += (double)ui[k] * g[k];
-            for (int k = 0; k < D; k++)
-                g[k] = (float)((g[k] - ui[k] * dot) / norm[i]);
-        }
-    }
+    if (dz)
+        fer_cosine_backward(&c, 1.0f / temperature, s, dz->data);
     fer_arena_release(scratch, mark);
     return 0;
 }

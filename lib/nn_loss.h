@@ -26,10 +26,9 @@ int fer_cross_entropy_loss(const struct fer_tensor *logits, const int *target,
 /* Self-masked cosine-similarity softmax (NT-Xent of SimCLR; the similarity
  * softmax of inter-sample attention). z: N x D features, positive[i] in
  * [0, N), != i, temperature > 0. With u_i = z_i / max(||z_i||, 1e-12),
- * s_ij = u_i . u_j / temperature and the diagonal excluded:
+ * s_ij = u_i . u_j / temperature (nn_cosine.h) and the diagonal excluded:
  *   loss = (1/N) sum_i ( -s_i,pos(i) + log sum_{j != i} exp s_ij ).
  * Needs N >= 2. Scratch memory (N x N) from the arena. */
-#define FER_NTXENT_EPS 1e-12
 int fer_ntxent_loss(const struct fer_tensor *z, const int *positive, float temperature,
                     double *loss, struct fer_tensor *dz, struct fer_arena *scratch);
 
