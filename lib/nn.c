@@ -33,6 +33,7 @@ int fer_nn_check_same(const char *who, const char *what,
 
 int fer_nn_set_threads(int n)
 {
-    openblas_set_num_threads(n);
-    return fer_parallel_set_threads(n);
+    if (n > 0)
+        openblas_set_num_threads(n);
+    return fer_parallel_set_threads(openblas_get_num_threads());
 }

@@ -40,8 +40,10 @@ int fer_nn_check_same(const char *who, const char *what,
                       const struct fer_tensor *t, const struct fer_tensor *like);
 
 /* Use n threads in the engine: OpenBLAS's GEMMs and our own loops
- * (parallel.h). Results are identical for a fixed thread count. Returns 0,
- * or -1 with fer_error() set if a worker could not be started. */
+ * (parallel.h); n = 0: as many as OpenBLAS uses by default
+ * (OPENBLAS_NUM_THREADS, else the CPUs). Results are identical for a fixed
+ * thread count. Returns 0, or -1 with fer_error() set if a worker could
+ * not be started. */
 int fer_nn_set_threads(int n);
 
 #endif

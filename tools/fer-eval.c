@@ -47,7 +47,8 @@ static const struct fer_option options[] = {
     {"timeline-png", OPT_TIMELINE_PNG, "FILE", "expression probabilities over time as a PNG,\n"
                                                "one panel per (clip, track); frame models only"},
     {"batch", OPT_BATCH, "N", "images per forward pass (default 64)"},
-    {"threads", 'j', "N", "OpenBLAS threads (default: OpenBLAS's choice)"},
+    {"threads", 'j', "N", "threads for OpenBLAS and the engine's own loops\n"
+                             "(default: OpenBLAS's choice, the CPUs online)"},
     {"quiet", 'q', NULL, "no summary on stderr"},
     {NULL, 0, NULL, NULL},
 };
@@ -202,9 +203,8 @@ int main(int argc, char **argv)
     fer_cli_init(&cli);
     struct settings s;
     parse_options(argc, argv, &s);
-    if (s.threads > 0)
-        if (fer_nn_set_threads(s.threads) < 0)
-            fer_die_error(NULL);
+    if (fer_nn_set_threads(s.threads) < 0)
+        fer_die_error(NULL);
     struct fer_preprocess pre;
     struct fer_classifier *c = load_model(s.model, &pre);
     int clips = strcmp(pre.head, "fan") == 0, frames = clips ? pre.seq_len : 1;

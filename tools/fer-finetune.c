@@ -71,7 +71,8 @@ static const struct fer_option options[] = {
                             "112 resnet18)"},
     {"channels", OPT_CHANNELS, "N", "1 or 3 (default: --init's, else 1 cnn-s, 3 resnet18)"},
     {"seed", OPT_SEED, "N", "seed of initialisation, order and augmentation (default 1)"},
-    {"threads", 'j', "N", "OpenBLAS threads (default: OpenBLAS's choice)"},
+    {"threads", 'j', "N", "threads for OpenBLAS and the engine's own loops\n"
+                             "(default: OpenBLAS's choice, the CPUs online)"},
     {"checkpoint", OPT_CKPT, "FILE", "checkpoint file (default OUTPUT.ckpt)"},
     {"checkpoint-every", OPT_CKPT_EVERY, "N", "also checkpoint every N steps (default 0:\n"
                                               "at the end of each epoch only)"},
@@ -637,9 +638,8 @@ int main(int argc, char **argv)
     fer_cli_init(&cli);
     struct settings s;
     parse_options(argc, argv, &s);
-    if (s.threads > 0)
-        if (fer_nn_set_threads(s.threads) < 0)
-            fer_die_error(NULL);
+    if (fer_nn_set_threads(s.threads) < 0)
+        fer_die_error(NULL);
     struct run r = {.s = &s, .best_epoch = -1, .best_accuracy = -1,
                     .frames = strcmp(s.head, "fan") == 0 ? s.frames : 1};
     fer_weights_init(&r.best);

@@ -72,7 +72,8 @@ static const struct fer_option options[] = {
     {"max-arrangements", OPT_MAX_ARR, "N", "middle: score at most N arrangements of a held-out\n"
                                             "window, spread evenly (default 5040: all for n <= 7)"},
     {"seed", OPT_SEED, "N", "random seed (default 1)"},
-    {"threads", 'j', "N", "BLAS threads (default 1)"},
+    {"threads", 'j', "N", "threads for OpenBLAS and the engine's own loops\n"
+                             "(default 1)"},
     {"checkpoint-every", OPT_CKPT_EVERY, "STEPS", "write a checkpoint every STEPS optimizer steps\n"
                                                   "and at the end of every epoch (default 0: never)"},
     {"checkpoint", OPT_CKPT, "FILE", "the checkpoint file (default: OUTPUT.ckpt)"},
