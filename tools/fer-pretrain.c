@@ -224,6 +224,10 @@ static void read_manifest(const struct settings *s, const char *path, int val_on
         struct set *dst = val_only || strcmp(f[c_split], "val") == 0 ? &d->val : &d->train;
         if (!val_only && strcmp(f[c_split], "val") != 0 && strcmp(f[c_split], "train") != 0)
             fer_die(name, "line %zu: split '%s' is neither train nor val", line, f[c_split]);
+        /* --val replaces the manifest's own held-out rows: the figure is
+         * then over exactly that file. */
+        if (!val_only && s->val != NULL && dst == &d->val)
+            continue;
         if (s->task == TASK_MIDDLE && set_has_window(dst, window))
             continue;
         struct example e = {calloc((size_t)d->n, sizeof(char *)), (int)target, window,

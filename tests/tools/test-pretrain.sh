@@ -83,6 +83,11 @@ for key in pretext_accuracy pixel_baseline chance; do
     grep -q "^$key	0\.[0-9]*$" con.out || fail "contrastive: no $key in $(cat con.out)"
 done
 fer-weights list con.safetensors | grep -q "^head.fc2.weight	F32	32,64" || fail "projection head missing"
+# --val replaces the manifest's own split=val rows: chance is 1 / its rows.
+awk -F'\t' -v s="$(col con.tsv split)" 'NR == 1 || ($s == "val" && ++k <= 5)' con.tsv >con-val.tsv
+fer-pretrain -q --task contrastive --epochs 1 --batch 16 --val con-val.tsv \
+    -o con2.safetensors con.tsv >con2.out
+grep -q "^chance	0\.2000$" con2.out || fail "--val of 5 anchors: $(grep chance con2.out)"
 
 # Contrastive with hard negatives (input3, input4: the same track far in
 # time) and RMFER's filtering. A small manifest: 48 training anchors (3
