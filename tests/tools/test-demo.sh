@@ -10,7 +10,7 @@ demo >"$T/summary" 2>"$T/stderr" || { cat "$T/stderr" >&2; fail "make demo faile
 cat "$T/summary"
 d=$T/demo
 
-for f in frames faces rotation middle labelled train test predictions; do
+for f in frames faces rotation middle contrastive contrastive-val labelled train test predictions; do
     [ "$(wc -l <"$d/$f.tsv")" -gt 1 ] || fail "$f.tsv has no rows"
 done
 # Every PNG decodes, with OpenCV (not our own reader).
@@ -21,18 +21,23 @@ for path in sys.argv[1:]:
     if im is None or min(im.shape[:2]) < 100:
         sys.exit(f"{path}: not a readable chart")
 PY
-[ "$(ls "$d"/*.png | wc -l)" -eq 10 ] || fail "expected 10 PNGs: $(ls "$d"/*.png)"
+[ "$(ls "$d"/*.png | wc -l)" -eq 13 ] || fail "expected 13 PNGs: $(ls "$d"/*.png)"
 
 # The summary's figures are fractions, and the ones we can bound are in range.
 in_range() { # LABEL VALUE LO HI
     awk -v v="$2" -v lo="$3" -v hi="$4" 'BEGIN { exit !(v ~ /^[0-9.]+$/ && v >= lo && v <= hi) }' ||
         fail "$1 = $2, outside [$3, $4]"
 }
-for t in rotation middle; do
-    in_range "$t chance" "$(awk '$1 == "chance" { print $2 }' "$d/$t-pretext.tsv")" 0.25 0.34
+for t in rotation middle contrastive; do
     in_range "$t accuracy" "$(awk '$1 == "pretext_accuracy" { print $2 }' "$d/$t-pretext.tsv")" 0 1
 done
-for i in scratch rotation middle; do
+in_range "rotation chance" "$(awk '$1 == "chance" { print $2 }' "$d/rotation-pretext.tsv")" 0.25 0.25
+in_range "middle chance" "$(awk '$1 == "chance" { print $2 }' "$d/middle-pretext.tsv")" 0.33 0.34
+# Contrastive retrieval: chance is 1 / the held-out anchors of contrastive-val.tsv.
+anchors=$(($(wc -l <"$d/contrastive-val.tsv") - 1))
+[ "$(awk '$1 == "chance" { print $2 }' "$d/contrastive-pretext.tsv")" = "$(awk -v n="$anchors" 'BEGIN { printf "%.4f", 1 / n }')" ] ||
+    fail "contrastive chance is not 1 / $anchors held-out anchors"
+for i in scratch rotation middle contrastive; do
     for m in overall_accuracy average_accuracy; do
         in_range "$i $m" "$(awk -v m=$m '$1 == m { print $2 }' "$d/metrics-$i.tsv")" 0 1
         in_range "probe $i $m" "$(awk -v m=$m '$1 == m { print $2 }' "$d/metrics-probe-$i.tsv")" 0 1
