@@ -16,7 +16,7 @@ SHELL := /bin/bash
 
 BIN     ?= build/bin
 SEED    ?= 1
-# BLAS threads per training run; make -j N runs N of them at once.
+# Threads per training run (-j of the tools); make -j N runs N runs at once.
 THREADS ?= 1
 TABLE_UTIL := $(dir $(lastword $(MAKEFILE_LIST)))table-util
 
