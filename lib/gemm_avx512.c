@@ -75,30 +75,8 @@ TARGET void fer_gemm_kernel_avx512(int kc, const float *a, const float *b, ptrdi
     ROWS(STORE)
 }
 
-TARGET void fer_gemm_pack_a_avx512(int trans, const float *A, ptrdiff_t lda, int i0,
-                                   int m, int p0, int kc, float *dst)
-{
-    for (int i = 0; i < m; i += MR, dst += (ptrdiff_t)MR * kc) {
-        const int rows = m - i < MR ? m - i : MR;
-        if (trans) {
-            /* op(A)'s column k is a row of A: MR contiguous floats. */
-            const __mmask8 mask = (__mmask8)((1u << rows) - 1);
-            for (int k = 0; k < kc; k++)
-                _mm256_store_ps(dst + k * MR,
-                                _mm256_maskz_loadu_ps(mask, A + (ptrdiff_t)(p0 + k) * lda +
-                                                                i0 + i));
-            continue;
-        }
-        for (int r = 0; r < MR; r++) {
-            const float *src = A + (ptrdiff_t)(i0 + i + r) * lda + p0;
-            for (int k = 0; k < kc; k++)
-                dst[k * MR + r] = r < rows ? src[k] : 0.0f;
-        }
-    }
-}
-
 /* Transpose 16 vectors in place: r[i][j] becomes r[j][i]. */
-static TARGET inline void transpose16(__m512 r[16])
+static TARGET inline __attribute__((always_inline)) void transpose16(__m512 r[16])
 {
     __m512 t[16];
     for (int i = 0; i < 8; i++) {
@@ -127,6 +105,37 @@ static TARGET inline void transpose16(__m512 r[16])
     }
     for (int i = 0; i < 16; i++)
         r[i] = t[i];
+}
+
+TARGET void fer_gemm_pack_a_avx512(int trans, const float *A, ptrdiff_t lda, int i0,
+                                   int m, int p0, int kc, float *dst)
+{
+    for (int i = 0; i < m; i += MR, dst += (ptrdiff_t)MR * kc) {
+        const int rows = m - i < MR ? m - i : MR;
+        if (trans) {
+            /* op(A)'s column k is a row of A: MR contiguous floats. */
+            const __mmask8 mask = (__mmask8)((1u << rows) - 1);
+            for (int k = 0; k < kc; k++)
+                _mm256_store_ps(dst + k * MR,
+                                _mm256_maskz_loadu_ps(mask, A + (ptrdiff_t)(p0 + k) * lda +
+                                                                i0 + i));
+            continue;
+        }
+        /* Rows of A are contiguous along k: transpose 8 x 16 blocks (as
+         * 16 x 16 with 8 zero rows; the low halves are the 8 x 16 result). */
+        for (int k = 0; k < kc; k += 16) {
+            const int kk = kc - k < 16 ? kc - k : 16;
+            const __mmask16 kmask = head_mask(kk);
+            __m512 r[16];
+            for (int j = 0; j < 16; j++)
+                r[j] = j < rows ? _mm512_maskz_loadu_ps(
+                                      kmask, A + (ptrdiff_t)(i0 + i + j) * lda + p0 + k)
+                                : _mm512_setzero_ps();
+            transpose16(r);
+            for (int t = 0; t < kk; t++)
+                _mm256_store_ps(dst + (ptrdiff_t)(k + t) * MR, _mm512_castps512_ps256(r[t]));
+        }
+    }
 }
 
 /* One panel of op(B) = B^T: its 32 columns are rows j0..j0+cols of B,
