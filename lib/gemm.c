@@ -97,6 +97,7 @@ static void release(struct buffers *b)
 
 struct job {
     int ta, tb, M, N, K;
+    int direct_a;        /* full A panels read in place (A untransposed) */
     float alpha, beta;
     const float *A, *B;
     float *C;
@@ -132,10 +133,17 @@ static void run_items(void *ctx, long begin, long end)
             for (int i = 0; i < m; i += MR, ap += (ptrdiff_t)MR * kc) {
                 float *c = j->C + (ptrdiff_t)(i0 + i) * j->ldc + j0;
                 const int mr = m - i < MR ? m - i : MR;
-                for (int jj = 0; jj < n; jj += NR)
-                    fer_gemm_kernel_avx512(kc, ap, bp + (ptrdiff_t)jj * kc, NR, c + jj,
-                                           j->ldc, mr, n - jj < NR ? n - jj : NR,
-                                           j->alpha, beta, beta_zero);
+                const float *arows = j->A + (ptrdiff_t)(i0 + i) * j->lda + p0;
+                for (int jj = 0; jj < n; jj += NR) {
+                    const int nr = n - jj < NR ? n - jj : NR;
+                    if (j->direct_a && mr == MR)
+                        fer_gemm_kernel_rows_avx512(kc, arows, j->lda, bp + (ptrdiff_t)jj * kc,
+                                                    c + jj, j->ldc, mr, nr, j->alpha, beta,
+                                                    beta_zero);
+                    else
+                        fer_gemm_kernel_avx512(kc, ap, bp + (ptrdiff_t)jj * kc, c + jj,
+                                               j->ldc, mr, nr, j->alpha, beta, beta_zero);
+                }
             }
         }
     }
@@ -180,9 +188,15 @@ static int sgemm_ours(struct job *j, struct buffers *buf)
     for (int t = 0; t < parts; t++)
         if (reserve(&buf->b[t], &buf->b_cap[t], (size_t)kc_max * j->n2) < 0)
             return -1;
-    for (int p = 0; p < j->nkb; p++) {
+    /* An untransposed A is read in place, 8 rows at a time (packing it
+     * would be a transpose); only a last, partial panel is packed, with
+     * zero rows, so that the kernel never reads past A. */
+    j->direct_a = !j->ta;
+    const int first = j->direct_a ? j->M / MR * MR : 0;
+    for (int p = 0; p < j->nkb && first < j->M; p++) {
         const int p0 = kblock_start(j, p), kc = kblock_start(j, p + 1) - p0;
-        fer_gemm_pack_a_avx512(j->ta, j->A, j->lda, 0, j->M, p0, kc, buf->a + j->mpad * p0);
+        fer_gemm_pack_a_avx512(j->ta, j->A, j->lda, first, j->M - first, p0, kc,
+                               buf->a + j->mpad * p0 + (ptrdiff_t)first * kc);
     }
     j->apack = buf->a;
     j->bbuf = buf->b;
@@ -230,9 +244,19 @@ static int sgemm_transposed(const struct job *in, struct buffers *buf)
     return 0;
 }
 
+/* Whether to compute C^T instead: for narrow outputs (above), and for
+ * A B^T with A the shorter: both operands then run along K, the one
+ * playing B must be transposed while packing, the one playing A is read in
+ * place, and transposing the smaller one pays for the pass over C when
+ * that saves twice C's size. (The weight gradient of a convolution,
+ * dY cols^T, is such a product: 64 x 288 over K = 1024 for cnn-s.) */
 static int sgemm_run(struct job *j, struct buffers *buf)
 {
-    return better_transposed(j->M, j->N) ? sgemm_transposed(j, buf) : sgemm_ours(j, buf);
+    const int nt = !j->ta && j->tb;
+    if (better_transposed(j->M, j->N) ||
+        (nt && (double)(j->N - j->M) * j->K > 2.0 * j->M * j->N))
+        return sgemm_transposed(j, buf);
+    return sgemm_ours(j, buf);
 }
 
 /* C = beta * C, with beta == 0 writing zeros over whatever C held. */

@@ -30,9 +30,13 @@ static TARGET inline __mmask16 head_mask(int n)
     return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
-TARGET void fer_gemm_kernel_avx512(int kc, const float *a, const float *b, ptrdiff_t bs,
-                                   float *c, ptrdiff_t ldc, int m, int n, float alpha,
-                                   float beta, int beta_zero)
+/* The kernel body, for A read with row stride rs and k stride ks: (1, MR)
+ * for a packed panel, (lda, 1) for rows of a row-major A read in place.
+ * Inlined into the two entry points below with the strides as constants
+ * where they are, so the packed loop indexes with immediates. */
+static TARGET inline __attribute__((always_inline)) void
+kernel(int kc, const float *a, ptrdiff_t rs, ptrdiff_t ks, const float *b, float *c,
+       ptrdiff_t ldc, int m, int n, float alpha, float beta, int beta_zero)
 {
 #define DECL(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
     ROWS(DECL)
@@ -44,16 +48,16 @@ TARGET void fer_gemm_kernel_avx512(int kc, const float *a, const float *b, ptrdi
     }
     ROWS(PREFETCH)
     for (int k = 0; k < kc; k++) {
-        const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
 #define STEP(r)                                                                \
     {                                                                          \
-        const __m512 ar = _mm512_set1_ps(a[r]);                                \
+        const __m512 ar = _mm512_set1_ps(a[r * rs]);                           \
         c##r##0 = _mm512_fmadd_ps(ar, b0, c##r##0);                            \
         c##r##1 = _mm512_fmadd_ps(ar, b1, c##r##1);                            \
     }
         ROWS(STEP)
-        a += MR;
-        b += bs;
+        a += ks;
+        b += NR;
     }
     /* Full tiles take the same masked path with all lanes set, so an
      * element's arithmetic never depends on where the tile edges fall. */
@@ -73,6 +77,20 @@ TARGET void fer_gemm_kernel_avx512(int kc, const float *a, const float *b, ptrdi
         }                                                                      \
     }
     ROWS(STORE)
+}
+
+TARGET void fer_gemm_kernel_avx512(int kc, const float *a, const float *b, float *c,
+                                   ptrdiff_t ldc, int m, int n, float alpha, float beta,
+                                   int beta_zero)
+{
+    kernel(kc, a, 1, MR, b, c, ldc, m, n, alpha, beta, beta_zero);
+}
+
+TARGET void fer_gemm_kernel_rows_avx512(int kc, const float *a, ptrdiff_t lda,
+                                        const float *b, float *c, ptrdiff_t ldc, int m,
+                                        int n, float alpha, float beta, int beta_zero)
+{
+    kernel(kc, a, lda, 1, b, c, ldc, m, n, alpha, beta, beta_zero);
 }
 
 /* Transpose 16 vectors in place: r[i][j] becomes r[j][i]. */
