@@ -217,9 +217,9 @@ static int better_transposed(int M, int N)
 }
 
 /* C = op(A) op(B) computed as C^T = op(B)^T op(A)^T into a scratch N x M
- * matrix, then added into C. alpha rounds once with the product, beta * C
- * once more: within the contract's bound, and, the choice depending on the
- * shape alone, the same for every thread count. */
+ * matrix, then added into C. alpha rounds once with the product, the
+ * addition of beta * C once more: within the contract's bound, and, the
+ * choice depending on the shape alone, the same for every thread count. */
 static int sgemm_transposed(const struct job *in, struct buffers *buf)
 {
     const int M = in->M, N = in->N;
@@ -230,26 +230,11 @@ static int sgemm_transposed(const struct job *in, struct buffers *buf)
                     .C = buf->c, .lda = in->ldb, .ldb = in->lda, .ldc = M};
     if (sgemm_ours(&j, buf) < 0)
         return -1;
-    const float beta = in->beta;
-    for (int i = 0; i < M; i++) {
-        float *c = in->C + (ptrdiff_t)i * in->ldc;
-        const float *t = buf->c + i;
-        if (beta == 0.0f)
-            for (int k = 0; k < N; k++)
-                c[k] = t[(ptrdiff_t)k * M];
-        else
-            for (int k = 0; k < N; k++)
-                c[k] = t[(ptrdiff_t)k * M] + beta * c[k];
-    }
+    fer_gemm_transpose_add_avx512(buf->c, M, M, N, in->beta, in->beta == 0.0f, in->C,
+                                  in->ldc);
     return 0;
 }
 
-/* Whether to compute C^T instead: for narrow outputs (above), and for
- * A B^T with A the shorter: both operands then run along K, the one
- * playing B must be transposed while packing, the one playing A is read in
- * place, and transposing the smaller one pays for the pass over C when
- * that saves twice C's size. (The weight gradient of a convolution,
- * dY cols^T, is such a product: 64 x 288 over K = 1024 for cnn-s.) */
 static int sgemm_run(struct job *j, struct buffers *buf)
 {
     const int nt = !j->ta && j->tb;

@@ -196,3 +196,30 @@ TARGET void fer_gemm_pack_b_avx512(int trans, const float *B, ptrdiff_t ldb, int
         }
     }
 }
+
+TARGET void fer_gemm_transpose_add_avx512(const float *t, ptrdiff_t ldt, int rows, int cols,
+                                          float beta, int beta_zero, float *c,
+                                          ptrdiff_t ldc)
+{
+    const __m512 vb = _mm512_set1_ps(beta);
+    for (int j = 0; j < cols; j += 16) {
+        const int jn = cols - j < 16 ? cols - j : 16;
+        const __mmask16 jmask = head_mask(jn);
+        for (int i = 0; i < rows; i += 16) {
+            const int in = rows - i < 16 ? rows - i : 16;
+            const __mmask16 imask = head_mask(in);
+            __m512 r[16];
+            for (int q = 0; q < 16; q++)
+                r[q] = q < jn ? _mm512_maskz_loadu_ps(imask, t + (ptrdiff_t)(j + q) * ldt + i)
+                              : _mm512_setzero_ps();
+            transpose16(r);
+            for (int q = 0; q < in; q++) {
+                float *cr = c + (ptrdiff_t)(i + q) * ldc + j;
+                const __m512 v =
+                    beta_zero ? r[q]
+                              : _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(jmask, cr), r[q]);
+                _mm512_mask_storeu_ps(cr, jmask, v);
+            }
+        }
+    }
+}

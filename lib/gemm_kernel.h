@@ -43,4 +43,9 @@ void fer_gemm_pack_a_avx512(int trans, const float *A, ptrdiff_t lda, int i0, in
 void fer_gemm_pack_b_avx512(int trans, const float *B, ptrdiff_t ldb, int p0, int kc,
                             int j0, int n, float *dst);
 
+/* C[i][j] = T[j][i] + beta * C[i][j] for i < rows, j < cols (one
+ * rounding: a fused multiply-add); beta_zero: C is not read. */
+void fer_gemm_transpose_add_avx512(const float *t, ptrdiff_t ldt, int rows, int cols,
+                                   float beta, int beta_zero, float *c, ptrdiff_t ldc);
+
 #endif
