@@ -168,9 +168,18 @@ static TARGET void pack_b_trans_panel(const float *B, ptrdiff_t ldb, int p0, int
             __m512 r[16];
             for (int j = 0; j < 16; j++) {
                 const int col = half * 16 + j;
-                r[j] = col < cols ? _mm512_maskz_loadu_ps(
-                                        kmask, B + (ptrdiff_t)(j0 + col) * ldb + p0 + k)
-                                  : _mm512_setzero_ps();
+                const float *src = B + (ptrdiff_t)(j0 + col) * ldb + p0 + k;
+                if (col >= cols) {
+                    r[j] = _mm512_setzero_ps();
+                    continue;
+                }
+                /* 32 rows read side by side are more streams than the
+                 * hardware prefetcher follows (this pack ran at DRAM
+                 * latency, a quarter of a product's time): fetch each
+                 * row's line four steps ahead. It may pass the row's
+                 * end; a prefetch never faults. */
+                _mm_prefetch((const char *)(src + 64), _MM_HINT_T0);
+                r[j] = _mm512_maskz_loadu_ps(kmask, src);
             }
             transpose16(r);
             for (int t = 0; t < kk; t++)
