@@ -216,6 +216,23 @@ static int better_transposed(int M, int N)
     return swapped > 1.25 * as_is;
 }
 
+struct transpose_job {
+    const float *t;
+    float *c;
+    ptrdiff_t ldc;
+    int M, N;
+    float beta;
+};
+
+/* Columns [16 * begin, 16 * end) of C from the scratch C^T. */
+static void transpose_cols(void *ctx, long begin, long end)
+{
+    const struct transpose_job *t = ctx;
+    const int j0 = (int)begin * 16, j1 = end * 16 < t->N ? (int)end * 16 : t->N;
+    fer_gemm_transpose_add_avx512(t->t + (ptrdiff_t)j0 * t->M, t->M, t->M, j1 - j0, t->beta,
+                                  t->beta == 0.0f, t->c + j0, t->ldc);
+}
+
 /* C = op(A) op(B) computed as C^T = op(B)^T op(A)^T into a scratch N x M
  * matrix, then added into C. alpha rounds once with the product, the
  * addition of beta * C once more: within the contract's bound, and, the
@@ -230,8 +247,8 @@ static int sgemm_transposed(const struct job *in, struct buffers *buf)
                     .C = buf->c, .lda = in->ldb, .ldb = in->lda, .ldc = M};
     if (sgemm_ours(&j, buf) < 0)
         return -1;
-    fer_gemm_transpose_add_avx512(buf->c, M, M, N, in->beta, in->beta == 0.0f, in->C,
-                                  in->ldc);
+    struct transpose_job t = {buf->c, in->C, in->ldc, M, N, in->beta};
+    fer_parallel_for(ceil_div(N, 16), transpose_cols, &t);
     return 0;
 }
 
