@@ -108,7 +108,10 @@ struct job {
     int n2, nblocks;     /* N block width (a multiple of NR) and count */
     int mrows, mchunks;  /* M chunk height (a multiple of MR) and count */
     float **bbuf;        /* one B block per part */
+    int nbufs;           /* how many */
+    size_t bfloats;      /* the size of each */
     atomic_int next_slot;
+    atomic_int failed;   /* a part could not get memory */
 };
 
 static inline int kblock_start(const struct job *j, int p)
@@ -119,7 +122,17 @@ static inline int kblock_start(const struct job *j, int p)
 static void run_items(void *ctx, long begin, long end)
 {
     struct job *j = ctx;
-    float *bp = j->bbuf[atomic_fetch_add(&j->next_slot, 1)];
+    const int slot = atomic_fetch_add(&j->next_slot, 1);
+    /* More parts than buffers only if the pool grew since they were
+     * counted (fer_parallel_set_threads from another thread). */
+    float *own = NULL, *bp = slot < j->nbufs ? j->bbuf[slot] : NULL;
+    if (bp == NULL) {
+        bp = own = aligned_alloc(64, (j->bfloats * sizeof(float) + 63) / 64 * 64);
+        if (bp == NULL) {
+            atomic_store(&j->failed, 1);
+            return;
+        }
+    }
     for (long it = begin; it < end; it++) {
         const int j0 = (int)(it % j->nblocks) * j->n2, i0 = (int)(it / j->nblocks) * j->mrows;
         const int n = j->N - j0 < j->n2 ? j->N - j0 : j->n2;
@@ -147,6 +160,7 @@ static void run_items(void *ctx, long begin, long end)
             }
         }
     }
+    free(own);
 }
 
 static int ceil_div(long a, long b)
@@ -200,8 +214,13 @@ static int sgemm_ours(struct job *j, struct buffers *buf)
     }
     j->apack = buf->a;
     j->bbuf = buf->b;
+    j->nbufs = parts;
+    j->bfloats = (size_t)kc_max * j->n2;
     atomic_init(&j->next_slot, 0);
+    atomic_init(&j->failed, 0);
     fer_parallel_for(items, run_items, j);
+    if (atomic_load(&j->failed))
+        return fer_fail("sgemm: out of memory for a packing buffer");
     return 0;
 }
 

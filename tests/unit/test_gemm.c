@@ -208,6 +208,48 @@ START_TEST(test_threads_bitwise)
 }
 END_TEST
 
+struct nested {
+    struct problem p[4];
+    int rc[4];
+};
+
+static void run_nested(void *ctx, long begin, long end)
+{
+    struct nested *n = ctx;
+    for (long i = begin; i < end; i++)
+        n->rc[i] = run(&n->p[i]);
+}
+
+/* Called from inside a pool loop (two products at once, one per thread,
+ * each then run serially): no deadlock, and the bits of a lone call. */
+START_TEST(test_nested_in_parallel_loop)
+{
+    static struct nested n;
+    struct fer_rng r;
+    fer_rng_seed(&r, 6);
+    float *want[4];
+    for (int i = 0; i < 4; i++) {
+        make(&n.p[i], i & 1, i >> 1, 40 + i, 300, 500, 1.0f, 0.0f, &r, 0);
+        ck_assert_int_eq(run(&n.p[i]), 0);
+        const size_t bytes = sizeof(float) * (size_t)n.p[i].M * n.p[i].ldc;
+        want[i] = malloc(bytes);
+        ck_assert_ptr_nonnull(want[i]);
+        memcpy(want[i], n.p[i].C, bytes);
+        memcpy(n.p[i].C, n.p[i].C0, bytes);
+    }
+    ck_assert_int_eq(fer_parallel_set_threads(2), 0);
+    fer_parallel_for(4, run_nested, &n);
+    fer_parallel_set_threads(1);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(n.rc[i], 0);
+        ck_assert(memcmp(want[i], n.p[i].C,
+                         sizeof(float) * (size_t)n.p[i].M * n.p[i].ldc) == 0);
+        free(want[i]);
+        drop(&n.p[i]);
+    }
+}
+END_TEST
+
 /* Degenerate sizes: M or N zero touch nothing; K zero or alpha zero
  * give beta * C, and zeros over NaN for beta 0. */
 START_TEST(test_degenerate)
@@ -286,6 +328,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, test_shapes_exact, 0, 4);
     tcase_add_test(tc, test_conv_shapes_rounded);
     tcase_add_test(tc, test_threads_bitwise);
+    tcase_add_test(tc, test_nested_in_parallel_loop);
     tcase_add_test(tc, test_degenerate);
     tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_backend_default);
