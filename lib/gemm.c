@@ -2,7 +2,10 @@
  * micro-kernel of gemm_avx512.c (Goto/BLIS design), or OpenBLAS.
  *
  * Loops, outermost first, for one product:
- *   A (M x K) is packed once into MR-row panels, per K block.
+ *   A transposed is packed once into MR-row panels, per K block; an
+ *   untransposed A is read in place, MR rows at a time (its rows run
+ *   along K, so a pack would be a transpose; the kernel broadcasts from 8
+ *   row streams instead), only a last partial panel being packed.
  *   items: the output split into N blocks of n2 columns (and, when there
  *          are fewer N blocks than threads, into M chunks), one parallel
  *          loop over them;
@@ -20,9 +23,15 @@
  * kc x n2 floats, is held to 512 KB, half of L2, so that C tiles and the
  * A panels streaming in do not evict it. With a small K (the first
  * convolutions, K = 9 to 147) the block widens to the whole N so that
- * packing and threading are paid once. A K longer than KC_MAX is cut in
- * equal blocks that depend on K alone: the sum order, and so the bits,
- * never depend on the thread count.
+ * packing and threading are paid once. Measured here, KC_MAX from 256 to
+ * 512 made no difference beyond the machine's noise (bench/gemm-bench).
+ * A K longer than KC_MAX is cut in equal blocks that depend on K alone:
+ * the sum order, and so the bits, never depend on the thread count.
+ *
+ * Some products are computed transposed, C^T = op(B)^T op(A)^T into
+ * scratch, then transposed back (sgemm_run says when): narrow outputs,
+ * which would leave most of a 32-wide tile idle, and A B^T with the
+ * shorter A, so that the transposing B pack falls on the smaller operand.
  */
 #include "gemm.h"
 
