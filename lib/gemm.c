@@ -40,6 +40,7 @@
 #include "parallel.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -280,9 +281,56 @@ static int sgemm_transposed(const struct job *in, struct buffers *buf)
     return 0;
 }
 
+/* A B^T with a small output and a long K (the weight gradient of a
+ * 1-channel convolution is 32 x 9 over K = 4096 positions; a classifier's
+ * logits 64 x 7 over 512 features): both operands' rows run along K, so
+ * each output is a dot product of two rows read in place, 4 x 3 of them at
+ * a time, with no packing, which cost more than the arithmetic there. */
+enum { DOT_ROWS = 4, DOT_COLS = 3 };
+
+static int use_dot(const struct job *j)
+{
+    return !j->ta && j->tb && (long)j->M * j->N <= 1024 && j->K >= 64;
+}
+
+static void dot_items(void *ctx, long begin, long end)
+{
+    const struct job *j = ctx;
+    const int col_tiles = ceil_div(j->N, DOT_COLS);
+    for (long it = begin; it < end; it++) {
+        const int i0 = (int)(it / col_tiles) * DOT_ROWS, j0 = (int)(it % col_tiles) * DOT_COLS;
+        /* Rows past the edge repeat the first one; their sums are dropped. */
+        const float *a[DOT_ROWS], *b[DOT_COLS];
+        for (int r = 0; r < DOT_ROWS; r++)
+            a[r] = j->A + (ptrdiff_t)(i0 + r < j->M ? i0 + r : i0) * j->lda;
+        for (int q = 0; q < DOT_COLS; q++)
+            b[q] = j->B + (ptrdiff_t)(j0 + q < j->N ? j0 + q : j0) * j->ldb;
+        float out[DOT_ROWS][DOT_COLS];
+        fer_gemm_dot_tile_avx512(j->K, a, b, out);
+        for (int r = 0; r < DOT_ROWS && i0 + r < j->M; r++)
+            for (int q = 0; q < DOT_COLS && j0 + q < j->N; q++) {
+                float *c = j->C + (ptrdiff_t)(i0 + r) * j->ldc + j0 + q;
+                *c = j->beta == 0.0f ? j->alpha * out[r][q]
+                                     : fmaf(j->alpha, out[r][q], j->beta * *c);
+            }
+    }
+}
+
+/* The route for one product. Computed transposed: narrow outputs (see
+ * better_transposed), and A B^T with A the shorter: both operands then
+ * run along K, the one playing B must be transposed while packing, the one
+ * playing A is read in place, and transposing the smaller one pays for the
+ * pass over C when that saves twice C's size. (The weight gradient of a
+ * convolution, dY cols^T, is such a product: 64 x 288 over K = 1024 for
+ * cnn-s.) The choice depends on the shape alone. */
 static int sgemm_run(struct job *j, struct buffers *buf)
 {
     const int nt = !j->ta && j->tb;
+    if (use_dot(j)) {
+        fer_parallel_for((long)ceil_div(j->M, DOT_ROWS) * ceil_div(j->N, DOT_COLS), dot_items,
+                         j);
+        return 0;
+    }
     if (better_transposed(j->M, j->N) ||
         (nt && (double)(j->N - j->M) * j->K > 2.0 * j->M * j->N))
         return sgemm_transposed(j, buf);

@@ -232,3 +232,32 @@ TARGET void fer_gemm_transpose_add_avx512(const float *t, ptrdiff_t ldt, int row
         }
     }
 }
+
+TARGET void fer_gemm_dot_tile_avx512(int K, const float *const a[4], const float *const b[3],
+                                     float out[4][3])
+{
+    const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3];
+    const float *b0 = b[0], *b1 = b[1], *b2 = b[2];
+    /* Spelled out: as a 4 x 3 array in loops GCC kept the sums in memory. */
+#define DOT_DECL(r) __m512 s##r##0 = _mm512_setzero_ps(), s##r##1 = s##r##0, s##r##2 = s##r##0;
+#define DOT_ROW(r)                                                             \
+    {                                                                          \
+        const __m512 av = _mm512_maskz_loadu_ps(mask, a##r + k);               \
+        s##r##0 = _mm512_fmadd_ps(av, v0, s##r##0);                            \
+        s##r##1 = _mm512_fmadd_ps(av, v1, s##r##1);                            \
+        s##r##2 = _mm512_fmadd_ps(av, v2, s##r##2);                            \
+    }
+#define DOT_OUT(r)                                                             \
+    out[r][0] = _mm512_reduce_add_ps(s##r##0);                                 \
+    out[r][1] = _mm512_reduce_add_ps(s##r##1);                                 \
+    out[r][2] = _mm512_reduce_add_ps(s##r##2);
+    DOT_DECL(0) DOT_DECL(1) DOT_DECL(2) DOT_DECL(3)
+    for (int k = 0; k < K; k += 16) {
+        const __mmask16 mask = head_mask(K - k);
+        const __m512 v0 = _mm512_maskz_loadu_ps(mask, b0 + k);
+        const __m512 v1 = _mm512_maskz_loadu_ps(mask, b1 + k);
+        const __m512 v2 = _mm512_maskz_loadu_ps(mask, b2 + k);
+        DOT_ROW(0) DOT_ROW(1) DOT_ROW(2) DOT_ROW(3)
+    }
+    DOT_OUT(0) DOT_OUT(1) DOT_OUT(2) DOT_OUT(3)
+}

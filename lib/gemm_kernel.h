@@ -48,4 +48,10 @@ void fer_gemm_pack_b_avx512(int trans, const float *B, ptrdiff_t ldb, int p0, in
 void fer_gemm_transpose_add_avx512(const float *t, ptrdiff_t ldt, int rows, int cols,
                                    float beta, int beta_zero, float *c, ptrdiff_t ldc);
 
+/* out[r][q] = sum over k < K of a[r][k] * b[q][k]: 4 x 3 dot products of
+ * rows that run along K, summed 16 lanes wide and then across the lanes,
+ * always in the same order. */
+void fer_gemm_dot_tile_avx512(int K, const float *const a[4], const float *const b[3],
+                              float out[4][3]);
+
 #endif

@@ -156,6 +156,7 @@ START_TEST(test_conv_shapes_rounded)
         {0, 0, 32, 4096, 9},    {0, 0, 64, 1024, 288}, {0, 1, 64, 288, 1024},
         {1, 0, 288, 1024, 64},  {0, 0, 128, 512, 576}, {0, 1, 128, 576, 512},
         {0, 0, 16, 40, 4608},   {1, 1, 33, 47, 1000},  {0, 1, 8, 147, 3136},
+        {0, 1, 32, 9, 4096},    {0, 1, 64, 7, 512},
     };
     struct fer_rng r;
     fer_rng_seed(&r, 3);
@@ -172,13 +173,14 @@ START_TEST(test_conv_shapes_rounded)
 END_TEST
 
 /* The same bits for 1, 2 and 3 threads, on shapes that split over N,
- * over M (few columns) and over several K blocks, and on products computed
- * transposed (a narrow output; A B^T with A the shorter). */
+ * over M (few columns) and over several K blocks, on products computed
+ * transposed (a narrow output; A B^T with A the shorter) and as dot
+ * products (A B^T with a small output). */
 START_TEST(test_threads_bitwise)
 {
     static const int shapes[][5] = {
         {0, 0, 64, 1000, 300}, {0, 1, 256, 40, 900}, {1, 0, 100, 257, 33},
-        {0, 0, 7, 3000, 17},   {0, 1, 64, 288, 1000},
+        {0, 0, 7, 3000, 17},   {0, 1, 64, 288, 1000}, {0, 1, 33, 10, 3000},
     };
     struct fer_rng r;
     fer_rng_seed(&r, 4);
