@@ -108,6 +108,7 @@ static void release(struct buffers *b)
 struct job {
     int ta, tb, M, N, K;
     int direct_a;        /* full A panels read in place (A untransposed) */
+    int serial;          /* too small to share: run in the caller */
     float alpha, beta;
     const float *A, *B;
     float *C;
@@ -123,6 +124,21 @@ struct job {
     atomic_int next_slot;
     atomic_int failed;   /* a part could not get memory */
 };
+
+/* Below this many flops (about 40 us here) a product runs in the caller:
+ * a round trip through the pool costs 10 us at best, and on a loaded
+ * machine the second thread may not run at all for longer than that (the
+ * 32 x 9 x 4096 weight gradient ran at half speed on two threads). The
+ * split never changes the bits, so neither does this. */
+static const double SERIAL_FLOPS = 8e6;
+
+static void loop(const struct job *j, long n, fer_parallel_fn fn, void *ctx)
+{
+    if (j->serial)
+        fn(ctx, 0, n);
+    else
+        fer_parallel_for(n, fn, ctx);
+}
 
 static inline int kblock_start(const struct job *j, int p)
 {
@@ -180,7 +196,7 @@ static int ceil_div(long a, long b)
 
 static int sgemm_ours(struct job *j, struct buffers *buf)
 {
-    const int T = fer_parallel_threads();
+    const int T = j->serial ? 1 : fer_parallel_threads();
     j->nkb = ceil_div(j->K, KC_MAX);
     const int kc_max = ceil_div(j->K, j->nkb);
     j->mpad = (ptrdiff_t)ceil_div(j->M, MR) * MR;
@@ -228,7 +244,7 @@ static int sgemm_ours(struct job *j, struct buffers *buf)
     j->bfloats = (size_t)kc_max * j->n2;
     atomic_init(&j->next_slot, 0);
     atomic_init(&j->failed, 0);
-    fer_parallel_for(items, run_items, j);
+    loop(j, items, run_items, j);
     if (atomic_load(&j->failed))
         return fer_fail("sgemm: out of memory for a packing buffer");
     return 0;
@@ -273,11 +289,12 @@ static int sgemm_transposed(const struct job *in, struct buffers *buf)
         return -1;
     struct job j = {.ta = !in->tb, .tb = !in->ta, .M = N, .N = M, .K = in->K,
                     .alpha = in->alpha, .beta = 0.0f, .A = in->B, .B = in->A,
-                    .C = buf->c, .lda = in->ldb, .ldb = in->lda, .ldc = M};
+                    .C = buf->c, .lda = in->ldb, .ldb = in->lda, .ldc = M,
+                    .serial = in->serial};
     if (sgemm_ours(&j, buf) < 0)
         return -1;
     struct transpose_job t = {buf->c, in->C, in->ldc, M, N, in->beta};
-    fer_parallel_for(ceil_div(N, 16), transpose_cols, &t);
+    loop(in, ceil_div(N, 16), transpose_cols, &t);
     return 0;
 }
 
@@ -327,8 +344,7 @@ static int sgemm_run(struct job *j, struct buffers *buf)
 {
     const int nt = !j->ta && j->tb;
     if (use_dot(j)) {
-        fer_parallel_for((long)ceil_div(j->M, DOT_ROWS) * ceil_div(j->N, DOT_COLS), dot_items,
-                         j);
+        loop(j, (long)ceil_div(j->M, DOT_ROWS) * ceil_div(j->N, DOT_COLS), dot_items, j);
         return 0;
     }
     if (better_transposed(j->M, j->N) ||
@@ -376,7 +392,8 @@ int fer_sgemm(enum fer_trans ta, enum fer_trans tb, int M, int N, int K, float a
     }
     struct job j = {.ta = ta == FER_TRANS, .tb = tb == FER_TRANS, .M = M, .N = N, .K = K,
                     .alpha = alpha, .beta = beta, .A = A, .B = B, .C = C,
-                    .lda = lda, .ldb = ldb, .ldc = ldc};
+                    .lda = lda, .ldb = ldb, .ldc = ldc,
+                    .serial = 2.0 * M * N * K < SERIAL_FLOPS};
     if (pthread_mutex_trylock(&cached_lock) == 0) {
         int rc = sgemm_run(&j, &cached);
         pthread_mutex_unlock(&cached_lock);

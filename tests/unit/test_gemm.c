@@ -172,15 +172,16 @@ START_TEST(test_conv_shapes_rounded)
 }
 END_TEST
 
-/* The same bits for 1, 2 and 3 threads, on shapes that split over N,
+/* The same bits for 1, 2 and 3 threads (products of at least 8 MFLOP:
+ * smaller ones run in the caller), on shapes that split over N,
  * over M (few columns) and over several K blocks, on products computed
  * transposed (a narrow output; A B^T with A the shorter) and as dot
  * products (A B^T with a small output). */
 START_TEST(test_threads_bitwise)
 {
     static const int shapes[][5] = {
-        {0, 0, 64, 1000, 300}, {0, 1, 256, 40, 900}, {1, 0, 100, 257, 33},
-        {0, 0, 7, 3000, 17},   {0, 1, 64, 288, 1000}, {0, 1, 33, 10, 3000},
+        {0, 0, 64, 1000, 300}, {0, 1, 256, 40, 900}, {1, 0, 100, 257, 400},
+        {0, 0, 7, 3000, 200},  {0, 1, 64, 288, 1000}, {0, 1, 31, 33, 4100},
     };
     struct fer_rng r;
     fer_rng_seed(&r, 4);
