@@ -1,8 +1,8 @@
 #include "nn_conv.h"
 
+#include "gemm.h"
 #include "nn_vec.h"
 
-#include <cblas.h>
 #include <string.h>
 
 /* Columns per GEMM we aim for when batching small outputs (several images
@@ -331,7 +331,7 @@ int fer_conv2d_forward(const struct fer_conv2d *c, const struct fer_tensor *x,
             if (pointwise) {
                 /* Each image's group is already a K x P matrix. */
                 for (int i = 0; i < nn; i++)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Og, P, K,
+                    fer_sgemm(FER_NO_TRANS, FER_NO_TRANS, Og, P, K,
                                 1.0f, w, K, x->data + (n0 + i) * xs + gi * K * P, P,
                                 0.0f, y->data + (n0 + i) * ys + gi * Og * P, P);
                 continue;
@@ -341,11 +341,11 @@ int fer_conv2d_forward(const struct fer_conv2d *c, const struct fer_tensor *x,
                 im2col(&g, x->data + (n0 + i) * xs + (ptrdiff_t)gi * g.C * g.H * g.W,
                        col + i * P, ld);
             if (nn == 1) {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Og, P, K, 1.0f,
+                fer_sgemm(FER_NO_TRANS, FER_NO_TRANS, Og, P, K, 1.0f,
                             w, K, col, P, 0.0f, y->data + n0 * ys + gi * Og * P, P);
                 continue;
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Og, ld, K, 1.0f, w,
+            fer_sgemm(FER_NO_TRANS, FER_NO_TRANS, Og, ld, K, 1.0f, w,
                         K, col, ld, 0.0f, tmp, ld);
             unbatch(tmp, nn, Og, P, y->data + n0 * ys + gi * Og * P, ys);
         }
@@ -456,10 +456,10 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
                 for (int i = 0; i < nn; i++) {
                     const float *xi = x->data + (n0 + i) * xs + gi * K * P;
                     const float *dyi = dy->data + (n0 + i) * ys + gi * Og * P;
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Og, K, P,
+                    fer_sgemm(FER_NO_TRANS, FER_TRANS, Og, K, P,
                                 1.0f, dyi, P, xi, P, 1.0f, dw, K);
                     if (dx)
-                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, Og,
+                        fer_sgemm(FER_TRANS, FER_NO_TRANS, K, P, Og,
                                     1.0f, w, K, dyi, P, 0.0f,
                                     dx->data + (n0 + i) * xs + gi * K * P, P);
                 }
@@ -476,7 +476,7 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
             for (int i = 0; i < nn; i++)
                 im2col(&g, x->data + (n0 + i) * xs + (ptrdiff_t)gi * g.C * g.H * g.W,
                        col + i * P, ld);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Og, K, ld, 1.0f, dyg,
+            fer_sgemm(FER_NO_TRANS, FER_TRANS, Og, K, ld, 1.0f, dyg,
                         ld, col, ld, 1.0f, dw, K);
             if (dx == NULL)
                 continue;
@@ -486,14 +486,14 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
                 float *dxg = dx->data + n0 * xs + gi * gs;
                 for (int i = 0; i < nn; i++)
                     im2col(&gd, dy->data + (n0 + i) * ys + gi * Og * P, dcol + i * Pd, ldd);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.C, ldd, Kd, 1.0f,
+                fer_sgemm(FER_NO_TRANS, FER_NO_TRANS, g.C, ldd, Kd, 1.0f,
                             wf + (ptrdiff_t)gi * Og * K, Kd, dcol, ldd, 0.0f,
                             nn == 1 ? dxg : dtmp, ldd);
                 if (nn > 1)
                     unbatch(dtmp, nn, g.C, Pd, dxg, xs);
                 continue;
             }
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, ld, Og, 1.0f, w, K,
+            fer_sgemm(FER_TRANS, FER_NO_TRANS, K, ld, Og, 1.0f, w, K,
                         dyg, ld, 0.0f, dcol, ld);
             for (int i = 0; i < nn; i++)
                 col2im(&g, dcol + i * P, ld,
