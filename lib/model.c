@@ -6,6 +6,7 @@
 #include "nn_conv.h"
 #include "nn_linear.h"
 #include "nn_misc.h"
+#include "nn_parallel.h"
 #include "nn_pool.h"
 #include "rng.h"
 
@@ -507,11 +508,22 @@ static struct fer_tensor *grad_target(struct fer_model *m, int v, struct fer_are
     return t;
 }
 
+struct add_job {
+    float *dst;
+    const float *src;
+};
+
+static void add_range(void *ctx, long begin, long end)
+{
+    const struct add_job *j = ctx;
+    for (long k = begin; k < end; k++)
+        j->dst[k] += j->src[k];
+}
+
 static void grad_add(struct fer_tensor *dst, const struct fer_tensor *src)
 {
-    size_t n = fer_tensor_numel(dst);
-    for (size_t k = 0; k < n; k++)
-        dst->data[k] += src->data[k];
+    struct add_job j = {dst->data, src->data};
+    fer_nn_parallel_elements(fer_tensor_numel(dst), 3, add_range, &j);
 }
 
 int fer_model_backward(struct fer_model *m, const struct fer_tensor *dout,
@@ -573,10 +585,15 @@ int fer_model_backward(struct fer_model *m, const struct fer_tensor *dout,
             rc = fer_conv2d_backward(nd->layer, x, g, t, a);
             break;
         case OP_BN:
-            rc = fer_batchnorm_backward(nd->layer, x, g, t);
+            /* A fused batch norm masks g by its rectified output itself. */
+            rc = nd->fused ? fer_batchnorm_relu_backward(nd->layer, x, &m->values[out], g, t)
+                           : fer_batchnorm_backward(nd->layer, x, g, t);
             break;
         case OP_RELU:
-            rc = t ? fer_relu_backward(&m->values[out], g, t) : 0;
+            /* In place over a fused batch norm's gradient: left to it (its
+             * mask is the same; applying it twice would change nothing). */
+            if (t && !(v > 0 && t->data == g->data && m->nodes[v - 1].fused))
+                rc = fer_relu_backward(&m->values[out], g, t);
             break;
         case OP_MAXPOOL:
             rc = t ? fer_maxpool2d_backward(nd->layer, x, g, t) : 0;
