@@ -1,9 +1,9 @@
 #include "nn_conv.h"
 
+#include "gemm.h"
 #include "nn_parallel.h"
 #include "nn_vec.h"
 
-#include <cblas.h>
 #include <string.h>
 
 /* Columns per GEMM we aim for when batching small outputs (several images
@@ -391,7 +391,7 @@ int fer_conv2d_forward(const struct fer_conv2d *c, const struct fer_tensor *x,
             if (pointwise) {
                 /* Each image's group is already a K x P matrix. */
                 for (int i = 0; i < nn; i++)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Og, P, K,
+                    fer_sgemm(FER_NO_TRANS, FER_NO_TRANS, Og, P, K,
                                 1.0f, w, K, x->data + (n0 + i) * xs + gi * K * P, P,
                                 0.0f, y->data + (n0 + i) * ys + gi * Og * P, P);
                 continue;
@@ -400,11 +400,11 @@ int fer_conv2d_forward(const struct fer_conv2d *c, const struct fer_tensor *x,
             im2col_images(&g, x->data + n0 * xs + (ptrdiff_t)gi * g.C * g.H * g.W, xs, nn,
                           col);
             if (nn == 1) {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Og, P, K, 1.0f,
+                fer_sgemm(FER_NO_TRANS, FER_NO_TRANS, Og, P, K, 1.0f,
                             w, K, col, P, 0.0f, y->data + n0 * ys + gi * Og * P, P);
                 continue;
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Og, ld, K, 1.0f, w,
+            fer_sgemm(FER_NO_TRANS, FER_NO_TRANS, Og, ld, K, 1.0f, w,
                         K, col, ld, 0.0f, tmp, ld);
             unbatch(tmp, nn, Og, P, y->data + n0 * ys + gi * Og * P, ys);
         }
@@ -518,10 +518,10 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
                 for (int i = 0; i < nn; i++) {
                     const float *xi = x->data + (n0 + i) * xs + gi * K * P;
                     const float *dyi = dy->data + (n0 + i) * ys + gi * Og * P;
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Og, K, P,
+                    fer_sgemm(FER_NO_TRANS, FER_TRANS, Og, K, P,
                                 1.0f, dyi, P, xi, P, 1.0f, dw, K);
                     if (dx)
-                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, Og,
+                        fer_sgemm(FER_TRANS, FER_NO_TRANS, K, P, Og,
                                     1.0f, w, K, dyi, P, 0.0f,
                                     dx->data + (n0 + i) * xs + gi * K * P, P);
                 }
@@ -537,7 +537,7 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
             }
             im2col_images(&g, x->data + n0 * xs + (ptrdiff_t)gi * g.C * g.H * g.W, xs, nn,
                           col);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Og, K, ld, 1.0f, dyg,
+            fer_sgemm(FER_NO_TRANS, FER_TRANS, Og, K, ld, 1.0f, dyg,
                         ld, col, ld, 1.0f, dw, K);
             if (dx == NULL)
                 continue;
@@ -546,14 +546,14 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
                 const ptrdiff_t ldd = nn * Pd, gs = (ptrdiff_t)g.C * Pd;
                 float *dxg = dx->data + n0 * xs + gi * gs;
                 im2col_images(&gd, dy->data + n0 * ys + gi * Og * P, ys, nn, dcol);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.C, ldd, Kd, 1.0f,
+                fer_sgemm(FER_NO_TRANS, FER_NO_TRANS, g.C, ldd, Kd, 1.0f,
                             wf + (ptrdiff_t)gi * Og * K, Kd, dcol, ldd, 0.0f,
                             nn == 1 ? dxg : dtmp, ldd);
                 if (nn > 1)
                     unbatch(dtmp, nn, g.C, Pd, dxg, xs);
                 continue;
             }
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, ld, Og, 1.0f, w, K,
+            fer_sgemm(FER_TRANS, FER_NO_TRANS, K, ld, Og, 1.0f, w, K,
                         dyg, ld, 0.0f, dcol, ld);
             col2im_images(&g, dcol, nn,
                           dx->data + n0 * xs + (ptrdiff_t)gi * g.C * g.H * g.W, xs);

@@ -1,6 +1,7 @@
 #include "nn_linear.h"
 
-#include <cblas.h>
+#include "gemm.h"
+
 #include <string.h>
 
 int fer_linear_init(struct fer_linear *l, int in_features, int out_features, int bias)
@@ -58,7 +59,7 @@ int fer_linear_forward(const struct fer_linear *l, const struct fer_tensor *x,
     const int N = x->shape[0], In = l->in_features, Out = l->out_features;
     if (N == 0)
         return 0;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, Out, In, 1.0f, x->data, In,
+    fer_sgemm(FER_NO_TRANS, FER_TRANS, N, Out, In, 1.0f, x->data, In,
                 l->weight.data, In, 0.0f, y->data, Out);
     if (l->bias.data)
         for (int n = 0; n < N; n++)
@@ -77,14 +78,14 @@ int fer_linear_backward(struct fer_linear *l, const struct fer_tensor *x,
     const int N = x->shape[0], In = l->in_features, Out = l->out_features;
     if (N == 0)
         return 0;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Out, In, N, 1.0f, dy->data, Out,
+    fer_sgemm(FER_TRANS, FER_NO_TRANS, Out, In, N, 1.0f, dy->data, Out,
                 x->data, In, 1.0f, l->weight_grad.data, In);
     if (l->bias_grad.data)
         for (int n = 0; n < N; n++)
             for (int o = 0; o < Out; o++)
                 l->bias_grad.data[o] += dy->data[(ptrdiff_t)n * Out + o];
     if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, In, Out, 1.0f, dy->data,
+        fer_sgemm(FER_NO_TRANS, FER_NO_TRANS, N, In, Out, 1.0f, dy->data,
                     Out, l->weight.data, In, 0.0f, dx->data, In);
     return 0;
 }

@@ -1,0 +1,287 @@
+/* gemm.c - fer_sgemm: blocking, packing and threads around the AVX-512
+ * micro-kernel of gemm_avx512.c (Goto/BLIS design), or OpenBLAS.
+ *
+ * Loops, outermost first, for one product:
+ *   A (M x K) is packed once into MR-row panels, per K block.
+ *   items: the output split into N blocks of n2 columns (and, when there
+ *          are fewer N blocks than threads, into M chunks), one parallel
+ *          loop over them;
+ *     for each K block of kc <= KC_MAX:
+ *       pack op(B)[K block, N block] into NR-column panels (L2-sized);
+ *       for each A panel (MR x kc, 12 KB at most: stays in L1):
+ *         for each B panel (kc x NR, streamed from L2): the kernel.
+ * The A panel is the kernel's broadcast operand, read once per k step by 8
+ * scalar loads, so it is the one kept in L1; the B panels are read as two
+ * full vectors a step, which L2 delivers at a few bytes a cycle.
+ *
+ * Block sizes for Zen 4/5 (48 KB L1D, 1 MB L2 per core; Skylake-X is
+ * alike): KC_MAX = 384 keeps an A panel at 12 KB, a quarter of L1, with
+ * the two cache lines of B per step passing through; the packed B block,
+ * kc x n2 floats, is held to 512 KB, half of L2, so that C tiles and the
+ * A panels streaming in do not evict it. With a small K (the first
+ * convolutions, K = 9 to 147) the block widens to the whole N so that
+ * packing and threading are paid once. A K longer than KC_MAX is cut in
+ * equal blocks that depend on K alone: the sum order, and so the bits,
+ * never depend on the thread count.
+ */
+#include "gemm.h"
+
+#include "error.h"
+#include "gemm_kernel.h"
+#include "parallel.h"
+
+#include <cblas.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MR FER_GEMM_MR
+#define NR FER_GEMM_NR
+
+enum { KC_MAX = 384 };
+static const size_t B_BLOCK_BYTES = 512 * 1024;
+
+static pthread_once_t choose_once = PTHREAD_ONCE_INIT;
+static int use_ours;
+
+static void choose(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    const char *env = getenv("FER_GEMM");
+    __builtin_cpu_init();
+    use_ours = __builtin_cpu_supports("avx512f") &&
+               !(env != NULL && strcmp(env, "openblas") == 0);
+#endif
+}
+
+const char *fer_sgemm_backend(void)
+{
+    pthread_once(&choose_once, choose);
+    return use_ours ? "avx512" : "openblas";
+}
+
+/* Packing buffers, kept between calls: a training step makes hundreds of
+ * products of the same few shapes, and fresh megabyte buffers would be
+ * mmap'ed and page-faulted every time. One call at a time owns them; a
+ * concurrent call allocates its own. */
+struct buffers {
+    float *a, *c;
+    size_t a_cap, c_cap;
+    float *b[FER_PARALLEL_MAX];
+    size_t b_cap[FER_PARALLEL_MAX];
+};
+static struct buffers cached;
+static pthread_mutex_t cached_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int reserve(float **p, size_t *cap, size_t n)
+{
+    if (n <= *cap)
+        return 0;
+    free(*p);
+    *cap = 0;
+    *p = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+    if (*p == NULL)
+        return fer_fail("sgemm: out of memory for %zu packed floats", n);
+    *cap = n;
+    return 0;
+}
+
+static void release(struct buffers *b)
+{
+    free(b->a);
+    free(b->c);
+    for (int i = 0; i < FER_PARALLEL_MAX; i++)
+        free(b->b[i]);
+}
+
+struct job {
+    int ta, tb, M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    ptrdiff_t lda, ldb, ldc;
+    int nkb;             /* K blocks */
+    ptrdiff_t mpad;      /* M rounded up to MR */
+    const float *apack;  /* packed A, K block p at mpad * (its first k) */
+    int n2, nblocks;     /* N block width (a multiple of NR) and count */
+    int mrows, mchunks;  /* M chunk height (a multiple of MR) and count */
+    float **bbuf;        /* one B block per part */
+    atomic_int next_slot;
+};
+
+static inline int kblock_start(const struct job *j, int p)
+{
+    return (int)((long)j->K * p / j->nkb);
+}
+
+static void run_items(void *ctx, long begin, long end)
+{
+    struct job *j = ctx;
+    float *bp = j->bbuf[atomic_fetch_add(&j->next_slot, 1)];
+    for (long it = begin; it < end; it++) {
+        const int j0 = (int)(it % j->nblocks) * j->n2, i0 = (int)(it / j->nblocks) * j->mrows;
+        const int n = j->N - j0 < j->n2 ? j->N - j0 : j->n2;
+        const int m = j->M - i0 < j->mrows ? j->M - i0 : j->mrows;
+        for (int p = 0; p < j->nkb; p++) {
+            const int p0 = kblock_start(j, p), kc = kblock_start(j, p + 1) - p0;
+            const float beta = p == 0 ? j->beta : 1.0f;
+            const int beta_zero = p == 0 && j->beta == 0.0f;
+            fer_gemm_pack_b_avx512(j->tb, j->B, j->ldb, p0, kc, j0, n, bp);
+            const float *ap = j->apack + j->mpad * p0 + (ptrdiff_t)i0 * kc;
+            for (int i = 0; i < m; i += MR, ap += (ptrdiff_t)MR * kc) {
+                float *c = j->C + (ptrdiff_t)(i0 + i) * j->ldc + j0;
+                const int mr = m - i < MR ? m - i : MR;
+                for (int jj = 0; jj < n; jj += NR)
+                    fer_gemm_kernel_avx512(kc, ap, bp + (ptrdiff_t)jj * kc, NR, c + jj,
+                                           j->ldc, mr, n - jj < NR ? n - jj : NR,
+                                           j->alpha, beta, beta_zero);
+            }
+        }
+    }
+}
+
+static int ceil_div(long a, long b)
+{
+    return (int)((a + b - 1) / b);
+}
+
+static int sgemm_ours(struct job *j, struct buffers *buf)
+{
+    const int T = fer_parallel_threads();
+    j->nkb = ceil_div(j->K, KC_MAX);
+    const int kc_max = ceil_div(j->K, j->nkb);
+    j->mpad = (ptrdiff_t)ceil_div(j->M, MR) * MR;
+
+    /* N blocks: L2-sized, at least one per thread when N allows. */
+    int n2max = (int)(B_BLOCK_BYTES / sizeof(float) / kc_max) / NR * NR;
+    if (n2max < NR)
+        n2max = NR;
+    int npanels = ceil_div(j->N, NR), nblocks = ceil_div(j->N, n2max);
+    if (nblocks % T)
+        nblocks += T - nblocks % T;
+    if (nblocks > npanels)
+        nblocks = npanels;
+    j->n2 = ceil_div(npanels, nblocks) * NR;
+    j->nblocks = ceil_div(j->N, j->n2);
+    /* Too few N blocks to share: cut M too. */
+    j->mchunks = 1;
+    if (j->nblocks < T) {
+        int mc = ceil_div(T, j->nblocks), mpanels = ceil_div(j->M, MR);
+        j->mchunks = mc < mpanels ? mc : mpanels;
+    }
+    j->mrows = ceil_div(ceil_div(j->M, MR), j->mchunks) * MR;
+    j->mchunks = ceil_div(j->M, j->mrows);
+    const long items = (long)j->nblocks * j->mchunks;
+    const int parts = items < T ? (int)items : T;
+
+    if (reserve(&buf->a, &buf->a_cap, (size_t)j->mpad * j->K) < 0)
+        return -1;
+    for (int t = 0; t < parts; t++)
+        if (reserve(&buf->b[t], &buf->b_cap[t], (size_t)kc_max * j->n2) < 0)
+            return -1;
+    for (int p = 0; p < j->nkb; p++) {
+        const int p0 = kblock_start(j, p), kc = kblock_start(j, p + 1) - p0;
+        fer_gemm_pack_a_avx512(j->ta, j->A, j->lda, 0, j->M, p0, kc, buf->a + j->mpad * p0);
+    }
+    j->apack = buf->a;
+    j->bbuf = buf->b;
+    atomic_init(&j->next_slot, 0);
+    fer_parallel_for(items, run_items, j);
+    return 0;
+}
+
+/* The fraction of the kernel's lanes doing useful work on an M x N
+ * output, as it is and transposed. A narrow output (a weight gradient of
+ * a 1-channel convolution is 32 x 9, a classifier 64 x 7) fills a 32-wide
+ * tile a quarter full; transposed, its 9 or 7 rows fill 8-row tiles. */
+static int better_transposed(int M, int N)
+{
+    const double as_is = (double)N / (ceil_div(N, NR) * NR) * M / (ceil_div(M, MR) * MR);
+    const double swapped = (double)M / (ceil_div(M, NR) * NR) * N / (ceil_div(N, MR) * MR);
+    return swapped > 1.25 * as_is;
+}
+
+/* C = op(A) op(B) computed as C^T = op(B)^T op(A)^T into a scratch N x M
+ * matrix, then added into C. alpha rounds once with the product, beta * C
+ * once more: within the contract's bound, and, the choice depending on the
+ * shape alone, the same for every thread count. */
+static int sgemm_transposed(const struct job *in, struct buffers *buf)
+{
+    const int M = in->M, N = in->N;
+    if (reserve(&buf->c, &buf->c_cap, (size_t)M * N) < 0)
+        return -1;
+    struct job j = {.ta = !in->tb, .tb = !in->ta, .M = N, .N = M, .K = in->K,
+                    .alpha = in->alpha, .beta = 0.0f, .A = in->B, .B = in->A,
+                    .C = buf->c, .lda = in->ldb, .ldb = in->lda, .ldc = M};
+    if (sgemm_ours(&j, buf) < 0)
+        return -1;
+    const float beta = in->beta;
+    for (int i = 0; i < M; i++) {
+        float *c = in->C + (ptrdiff_t)i * in->ldc;
+        const float *t = buf->c + i;
+        if (beta == 0.0f)
+            for (int k = 0; k < N; k++)
+                c[k] = t[(ptrdiff_t)k * M];
+        else
+            for (int k = 0; k < N; k++)
+                c[k] = t[(ptrdiff_t)k * M] + beta * c[k];
+    }
+    return 0;
+}
+
+static int sgemm_run(struct job *j, struct buffers *buf)
+{
+    return better_transposed(j->M, j->N) ? sgemm_transposed(j, buf) : sgemm_ours(j, buf);
+}
+
+/* C = beta * C, with beta == 0 writing zeros over whatever C held. */
+static void scale(int M, int N, float beta, float *C, int ldc)
+{
+    for (int i = 0; i < M; i++) {
+        float *c = C + (ptrdiff_t)i * ldc;
+        if (beta == 0.0f)
+            memset(c, 0, sizeof(float) * N);
+        else if (beta != 1.0f)
+            for (int k = 0; k < N; k++)
+                c[k] *= beta;
+    }
+}
+
+int fer_sgemm(enum fer_trans ta, enum fer_trans tb, int M, int N, int K, float alpha,
+              const float *A, int lda, const float *B, int ldb, float beta, float *C,
+              int ldc)
+{
+    if (M < 0 || N < 0 || K < 0)
+        return fer_fail("sgemm: negative size %d x %d x %d", M, N, K);
+    const int a_cols = ta == FER_TRANS ? M : K, b_cols = tb == FER_TRANS ? K : N;
+    if (lda < (a_cols > 1 ? a_cols : 1) || ldb < (b_cols > 1 ? b_cols : 1) ||
+        ldc < (N > 1 ? N : 1))
+        return fer_fail("sgemm: leading dimensions %d, %d, %d below row lengths %d, %d, %d",
+                        lda, ldb, ldc, a_cols, b_cols, N);
+    if (M == 0 || N == 0)
+        return 0;
+    if (K == 0 || alpha == 0.0f) {
+        scale(M, N, beta, C, ldc);
+        return 0;
+    }
+    pthread_once(&choose_once, choose);
+    if (!use_ours) {
+        cblas_sgemm(CblasRowMajor, ta == FER_TRANS ? CblasTrans : CblasNoTrans,
+                    tb == FER_TRANS ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B,
+                    ldb, beta, C, ldc);
+        return 0;
+    }
+    struct job j = {.ta = ta == FER_TRANS, .tb = tb == FER_TRANS, .M = M, .N = N, .K = K,
+                    .alpha = alpha, .beta = beta, .A = A, .B = B, .C = C,
+                    .lda = lda, .ldb = ldb, .ldc = ldc};
+    if (pthread_mutex_trylock(&cached_lock) == 0) {
+        int rc = sgemm_run(&j, &cached);
+        pthread_mutex_unlock(&cached_lock);
+        return rc;
+    }
+    struct buffers own = {0};
+    int rc = sgemm_run(&j, &own);
+    release(&own);
+    return rc;
+}

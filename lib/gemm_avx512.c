@@ -1,0 +1,180 @@
+/* gemm_avx512.c - the AVX-512 micro-kernel and packing of fer_sgemm.
+ *
+ * Compiled for baseline x86-64 like the rest of the library: only these
+ * functions carry a target attribute, and lib/gemm.c calls them after
+ * __builtin_cpu_supports("avx512f"), so the binary still runs anywhere.
+ *
+ * Kernel shape, 8 x 32: a tile of C is 8 rows of two 16-float vectors,
+ * 16 accumulators. Each k step loads two vectors of the B panel,
+ * broadcasts 8 values of the A panel and issues 16 FMAs. Zen 4/5 and
+ * Skylake-X retire two 512-bit FMAs a cycle at a latency of 4, so 8
+ * independent chains keep them busy; 16 leave slack, and with 2 B vectors
+ * and the broadcast register the kernel uses 19 of the 32 vector
+ * registers, so nothing spills. 10 loads per 16 FMAs stay under the two
+ * loads a cycle the load ports sustain. MR = 8 divides every channel count
+ * of our models (32 to 512), so row tiles are never wasted on them; the
+ * vector direction runs along N (images x positions), which is long.
+ */
+#include "gemm_kernel.h"
+
+#include <immintrin.h>
+
+#define TARGET __attribute__((target("avx512f,avx512vl,fma")))
+#define MR FER_GEMM_MR
+#define NR FER_GEMM_NR
+
+#define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+
+static TARGET inline __mmask16 head_mask(int n)
+{
+    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
+TARGET void fer_gemm_kernel_avx512(int kc, const float *a, const float *b, ptrdiff_t bs,
+                                   float *c, ptrdiff_t ldc, int m, int n, float alpha,
+                                   float beta, int beta_zero)
+{
+#define DECL(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
+    ROWS(DECL)
+    /* C's tile is needed only after the loop: start fetching it now. */
+#define PREFETCH(r)                                                            \
+    if (r < m) {                                                               \
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);                \
+        _mm_prefetch((const char *)(c + r * ldc + 16), _MM_HINT_T0);           \
+    }
+    ROWS(PREFETCH)
+    for (int k = 0; k < kc; k++) {
+        const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#define STEP(r)                                                                \
+    {                                                                          \
+        const __m512 ar = _mm512_set1_ps(a[r]);                                \
+        c##r##0 = _mm512_fmadd_ps(ar, b0, c##r##0);                            \
+        c##r##1 = _mm512_fmadd_ps(ar, b1, c##r##1);                            \
+    }
+        ROWS(STEP)
+        a += MR;
+        b += bs;
+    }
+    /* Full tiles take the same masked path with all lanes set, so an
+     * element's arithmetic never depends on where the tile edges fall. */
+    const __mmask16 k0 = head_mask(n), k1 = head_mask(n - 16);
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#define STORE(r)                                                               \
+    if (r < m) {                                                               \
+        float *cr = c + r * ldc;                                               \
+        if (beta_zero) {                                                       \
+            _mm512_mask_storeu_ps(cr, k0, _mm512_mul_ps(va, c##r##0));         \
+            _mm512_mask_storeu_ps(cr + 16, k1, _mm512_mul_ps(va, c##r##1));    \
+        } else {                                                               \
+            __m512 o0 = _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(k0, cr));      \
+            __m512 o1 = _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(k1, cr + 16)); \
+            _mm512_mask_storeu_ps(cr, k0, _mm512_fmadd_ps(va, c##r##0, o0));   \
+            _mm512_mask_storeu_ps(cr + 16, k1, _mm512_fmadd_ps(va, c##r##1, o1)); \
+        }                                                                      \
+    }
+    ROWS(STORE)
+}
+
+/* Transpose 16 vectors in place: r[i][j] becomes r[j][i]. */
+static TARGET inline __attribute__((always_inline)) void transpose16(__m512 r[16])
+{
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 2]);
+        const __m512d c = _mm512_castps_pd(t[4 * i + 1]), d = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+    }
+    /* r[4i + c] now holds, in 128-bit lane L, column 4L + c of rows
+     * 4i..4i+3; gather the four lanes of each column. */
+    for (int c = 0; c < 4; c++) {
+        const __m512 s0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44);
+        const __m512 s1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xee);
+        const __m512 s2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44);
+        const __m512 s3 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xee);
+        t[c] = _mm512_shuffle_f32x4(s0, s2, 0x88);
+        t[4 + c] = _mm512_shuffle_f32x4(s0, s2, 0xdd);
+        t[8 + c] = _mm512_shuffle_f32x4(s1, s3, 0x88);
+        t[12 + c] = _mm512_shuffle_f32x4(s1, s3, 0xdd);
+    }
+    for (int i = 0; i < 16; i++)
+        r[i] = t[i];
+}
+
+TARGET void fer_gemm_pack_a_avx512(int trans, const float *A, ptrdiff_t lda, int i0,
+                                   int m, int p0, int kc, float *dst)
+{
+    for (int i = 0; i < m; i += MR, dst += (ptrdiff_t)MR * kc) {
+        const int rows = m - i < MR ? m - i : MR;
+        if (trans) {
+            /* op(A)'s column k is a row of A: MR contiguous floats. */
+            const __mmask8 mask = (__mmask8)((1u << rows) - 1);
+            for (int k = 0; k < kc; k++)
+                _mm256_store_ps(dst + k * MR,
+                                _mm256_maskz_loadu_ps(mask, A + (ptrdiff_t)(p0 + k) * lda +
+                                                                i0 + i));
+            continue;
+        }
+        /* Rows of A are contiguous along k: transpose 8 x 16 blocks (as
+         * 16 x 16 with 8 zero rows; the low halves are the 8 x 16 result). */
+        for (int k = 0; k < kc; k += 16) {
+            const int kk = kc - k < 16 ? kc - k : 16;
+            const __mmask16 kmask = head_mask(kk);
+            __m512 r[16];
+            for (int j = 0; j < 16; j++)
+                r[j] = j < rows ? _mm512_maskz_loadu_ps(
+                                      kmask, A + (ptrdiff_t)(i0 + i + j) * lda + p0 + k)
+                                : _mm512_setzero_ps();
+            transpose16(r);
+            for (int t = 0; t < kk; t++)
+                _mm256_store_ps(dst + (ptrdiff_t)(k + t) * MR, _mm512_castps512_ps256(r[t]));
+        }
+    }
+}
+
+/* One panel of op(B) = B^T: its 32 columns are rows j0..j0+cols of B,
+ * each contiguous along k; moved 16 x 16 blocks at a time. */
+static TARGET void pack_b_trans_panel(const float *B, ptrdiff_t ldb, int p0, int kc,
+                                      int j0, int cols, float *dst)
+{
+    for (int k = 0; k < kc; k += 16) {
+        const int kk = kc - k < 16 ? kc - k : 16;
+        const __mmask16 kmask = head_mask(kk);
+        for (int half = 0; half < 2; half++) {
+            __m512 r[16];
+            for (int j = 0; j < 16; j++) {
+                const int col = half * 16 + j;
+                r[j] = col < cols ? _mm512_maskz_loadu_ps(
+                                        kmask, B + (ptrdiff_t)(j0 + col) * ldb + p0 + k)
+                                  : _mm512_setzero_ps();
+            }
+            transpose16(r);
+            for (int t = 0; t < kk; t++)
+                _mm512_store_ps(dst + (ptrdiff_t)(k + t) * NR + half * 16, r[t]);
+        }
+    }
+}
+
+TARGET void fer_gemm_pack_b_avx512(int trans, const float *B, ptrdiff_t ldb, int p0,
+                                   int kc, int j0, int n, float *dst)
+{
+    for (int j = 0; j < n; j += NR, dst += (ptrdiff_t)NR * kc) {
+        const int cols = n - j < NR ? n - j : NR;
+        if (trans) {
+            pack_b_trans_panel(B, ldb, p0, kc, j0 + j, cols, dst);
+            continue;
+        }
+        const __mmask16 m0 = head_mask(cols), m1 = head_mask(cols - 16);
+        const float *src = B + (ptrdiff_t)p0 * ldb + j0 + j;
+        for (int k = 0; k < kc; k++, src += ldb) {
+            _mm512_store_ps(dst + k * NR, _mm512_maskz_loadu_ps(m0, src));
+            _mm512_store_ps(dst + k * NR + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+        }
+    }
+}
