@@ -387,10 +387,31 @@ void fer_model_set_training(struct fer_model *m, int training)
             ((struct fer_batchnorm *)m->nodes[i].layer)->training = training;
 }
 
+/* dst = src (src NULL: dst = 0) over element ranges, for the threads. */
+struct set_job {
+    float *dst;
+    const float *src;
+};
+
+static void set_range(void *ctx, long begin, long end)
+{
+    const struct set_job *j = ctx;
+    if (j->src)
+        memcpy(j->dst + begin, j->src + begin, sizeof(float) * (end - begin));
+    else
+        memset(j->dst + begin, 0, sizeof(float) * (end - begin));
+}
+
+static void set_floats(float *dst, const float *src, size_t n)
+{
+    struct set_job j = {dst, src};
+    fer_nn_parallel_elements(n, src ? 2 : 1, set_range, &j);
+}
+
 void fer_model_zero_grad(struct fer_model *m)
 {
     for (int i = 0; i < m->n_params; i++)
-        fer_tensor_fill(m->params[i].grad, 0);
+        set_floats(m->params[i].grad->data, NULL, fer_tensor_numel(m->params[i].grad));
 }
 
 int fer_model_tensors(struct fer_model *m, const struct fer_model_tensor **list)
@@ -558,7 +579,7 @@ int fer_model_backward(struct fer_model *m, const struct fer_tensor *dout,
                 } else {
                     if (fer_tensor_arena(&m->grads[v], a, g->ndim, g->shape) < 0)
                         return fer_fail_context("%s", m->arch);
-                    memcpy(m->grads[v].data, g->data, fer_tensor_numel(g) * sizeof(float));
+                    set_floats(m->grads[v].data, g->data, fer_tensor_numel(g));
                 }
             }
             continue;

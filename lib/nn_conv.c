@@ -444,16 +444,36 @@ static struct geom flipped_geom(const struct geom *g, int Og)
                          g->KH - 1 - g->PH, g->KW - 1 - g->PW, 1, 1};
 }
 
-/* One group's weights w (Og x C x KH x KW) as wf (C x Og x KH x KW),
- * each kernel rotated by 180 degrees. */
-static void flip_weights(const struct geom *g, int Og, const float *w, float *wf)
+/* Each group's weights (Og x C x KH x KW) as (C x Og x KH x KW), each
+ * kernel rotated by 180 degrees; split over the threads by output
+ * channel, which owns its own entries of wf. */
+struct flip_job {
+    const struct geom *g;
+    int Og;
+    const float *w;
+    float *wf;
+};
+
+static void flip_items(void *ctx, long begin, long end)
 {
-    const int kk = g->KH * g->KW;
-    for (int o = 0; o < Og; o++)
-        for (int ch = 0; ch < g->C; ch++)
+    const struct flip_job *j = ctx;
+    const int kk = j->g->KH * j->g->KW, C = j->g->C, Og = j->Og;
+    for (long item = begin; item < end; item++) {
+        const int o = (int)(item % Og);
+        const ptrdiff_t group = (item / Og) * (ptrdiff_t)Og * C * kk;
+        const float *w = j->w + group;
+        float *wf = j->wf + group;
+        for (int ch = 0; ch < C; ch++)
             for (int k = 0; k < kk; k++)
                 wf[((ptrdiff_t)ch * Og + o) * kk + (kk - 1 - k)] =
-                    w[((ptrdiff_t)o * g->C + ch) * kk + k];
+                    w[((ptrdiff_t)o * C + ch) * kk + k];
+    }
+}
+
+static void flip_weights(const struct geom *g, int G, int Og, const float *w, float *wf)
+{
+    struct flip_job j = {g, Og, w, wf};
+    fer_nn_parallel_for((long)G * Og, 2.0 * g->C * g->KH * g->KW, flip_items, &j);
 }
 
 int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
@@ -506,9 +526,7 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
             return fer_fail_context("conv2d");
     }
     if (flip)
-        for (int gi = 0; gi < G; gi++)
-            flip_weights(&g, Og, c->weight.data + (ptrdiff_t)gi * Og * K,
-                         wf + (ptrdiff_t)gi * Og * K);
+        flip_weights(&g, G, Og, c->weight.data, wf);
     for (int n0 = 0; n0 < N; n0 += nb) {
         int nn = N - n0 < nb ? N - n0 : nb;
         for (int gi = 0; gi < G; gi++) {
