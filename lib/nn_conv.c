@@ -174,13 +174,14 @@ NO_LIBC_CALLS static void im2col_same_width(const struct geom *g, const float *x
             memcpy(row + first, x + ((ptrdiff_t)ch * g->H + rlo + offh) * g->W + lo + offw,
                    sizeof(float) * (last - first));
             zero_row(row + last, (int)(P - last));
-            for (int oh = rlo; oh < rhi; oh++) {
-                float *r = row + (ptrdiff_t)oh * g->OW;
-                for (int ow = 0; ow < lo; ow++)
-                    r[ow] = 0;
-                for (int ow = hi; ow < g->OW; ow++)
-                    r[ow] = 0;
-            }
+            /* The edge columns: on the left for kj < PW, on the right for
+             * kj > PW, none for the centre column of the kernel. */
+            if (lo > 0)
+                for (int oh = rlo; oh < rhi; oh++)
+                    zero_row(row + (ptrdiff_t)oh * g->OW, lo);
+            if (hi < g->OW)
+                for (int oh = rlo; oh < rhi; oh++)
+                    zero_row(row + (ptrdiff_t)oh * g->OW + hi, g->OW - hi);
         }
     }
 }
