@@ -24,6 +24,8 @@ struct node {
     int in, in2;   /* value indices; in2 for OP_ADD */
     int in_place;  /* OP_RELU over its input's memory */
     int fused;     /* OP_BN: also applies the ReLU that follows (forward) */
+    int pooled;    /* OP_BN, fused: the ReLU's output feeds only the max
+                      pool two nodes on (see fused_pool) */
     char name[48]; /* module path, e.g. "layer1.0.conv1" */
     void *layer;   /* fer_conv2d, fer_batchnorm, fer_linear or fer_pool2d */
 };
@@ -114,7 +116,40 @@ static int add_maxpool(struct fer_model *m, int in, int k, int stride, int pad)
     if (p == NULL)
         return fer_fail("out of memory");
     *p = (struct fer_pool2d){k, stride, pad, 1};
-    return push_node(m, OP_MAXPOOL, in, -1, NULL, p);
+    int v = push_node(m, OP_MAXPOOL, in, -1, NULL, p);
+    /* bn -> relu (in place) -> this pool, in consecutive nodes: the
+     * batch norm may take over the pool's backward (fused_pool). */
+    const int pool = v - 1, bn = pool - 2;
+    if (v > 0 && bn >= 0 && m->nodes[bn].op == OP_BN && m->nodes[bn].fused &&
+        m->nodes[bn + 1].op == OP_RELU && m->nodes[bn + 1].in_place && in == bn + 2)
+        m->nodes[bn].pooled = 1;
+    return v;
+}
+
+/* The pool's backward can be left to the batch norm only if nothing else
+ * reads the rectified output (its gradient would then have other parts). */
+static void check_pooled(struct fer_model *m)
+{
+    for (int i = 0; i < m->n; i++) {
+        if (!m->nodes[i].pooled)
+            continue;
+        int readers = 0;
+        for (int k = 0; k < m->n; k++)
+            readers += (m->nodes[k].in == i + 2) + (m->nodes[k].in2 == i + 2);
+        m->nodes[i].pooled = readers == 1;
+    }
+}
+
+/* For batch norm node i: the index of the 2x2 max pool whose backward it
+ * fuses into its own (fer_batchnorm_relu_maxpool_backward), or -1 when it
+ * has none or the current shapes do not allow it. */
+static int fused_pool(const struct fer_model *m, int i)
+{
+    const struct node *nd = &m->nodes[i];
+    if (nd->op != OP_BN || !nd->pooled)
+        return -1;
+    return fer_batchnorm_maxpool_fusable(m->nodes[i + 2].layer, &m->values[i + 1]) ? i + 2
+                                                                                    : -1;
 }
 
 static int add_linear(struct fer_model *m, int in, const char *name, int fin, int fout)
@@ -294,6 +329,7 @@ struct fer_model *fer_model_new(const char *arch, int in_channels, int classes,
         fer_model_free(m);
         return NULL;
     }
+    check_pooled(m);
     m->values = calloc(m->n + 1, sizeof *m->values);
     m->grads = calloc(m->n + 1, sizeof *m->grads);
     if (m->values == NULL || m->grads == NULL) {
@@ -565,6 +601,12 @@ int fer_model_backward(struct fer_model *m, const struct fer_tensor *dout,
         struct node *nd = &m->nodes[i];
         const int out = i + 1;
         struct fer_tensor *g = &m->grads[out];
+        if (nd->op == OP_MAXPOOL && i >= 2 && fused_pool(m, i - 2) == i)
+            continue; /* done by the batch norm two nodes back */
+        /* A batch norm that fuses the pool starts from the pool's gradient. */
+        const int pool = fused_pool(m, i);
+        if (pool >= 0)
+            g = &m->grads[pool + 1];
         if (g->data == NULL)
             continue; /* value not used by anything downstream */
         if (nd->op == OP_ADD) {
@@ -607,8 +649,13 @@ int fer_model_backward(struct fer_model *m, const struct fer_tensor *dout,
             break;
         case OP_BN:
             /* A fused batch norm masks g by its rectified output itself. */
-            rc = nd->fused ? fer_batchnorm_relu_backward(nd->layer, x, &m->values[out], g, t)
-                           : fer_batchnorm_backward(nd->layer, x, g, t);
+            if (pool >= 0)
+                rc = fer_batchnorm_relu_maxpool_backward(nd->layer, x, &m->values[out],
+                                                         m->nodes[pool].layer, g, t);
+            else if (nd->fused)
+                rc = fer_batchnorm_relu_backward(nd->layer, x, &m->values[out], g, t);
+            else
+                rc = fer_batchnorm_backward(nd->layer, x, g, t);
             break;
         case OP_RELU:
             /* In place over a fused batch norm's gradient: left to it (its

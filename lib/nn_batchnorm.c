@@ -1,6 +1,7 @@
 #include "nn_batchnorm.h"
 
 #include "nn_parallel.h"
+#include "nn_pool.h"
 #include "nn_vec.h"
 
 #include <math.h>
@@ -117,6 +118,8 @@ struct job {
     float *out;              /* forward: y; backward: dx (NULL: none) */
     int N, relu;
     ptrdiff_t S;
+    int H, W; /* with a fused 2x2 max pool: dy is its output gradient */
+    int pooled;
 };
 
 static void forward_channel(const struct job *j, int c)
@@ -175,7 +178,7 @@ static int forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
         return -1;
     if (bn->training && (double)N * S < 2)
         return fer_fail("batchnorm: training needs more than one value per channel");
-    struct job j = {bn, x->data, NULL, NULL, y->data, N, relu, S};
+    struct job j = {bn, x->data, NULL, NULL, y->data, N, relu, S, 0, 0, 0};
     fer_nn_parallel_for(bn->channels, 2.0 * N * S, forward_channels, &j);
     if (bn->training)
         bn->num_batches_tracked++;
@@ -194,24 +197,40 @@ int fer_batchnorm_relu_forward(struct fer_batchnorm *bn, const struct fer_tensor
     return forward(bn, x, y, 1);
 }
 
-/* Adds the sums of d and of d * (p - mean) over a plane; with relu, d is
+/* Sums of d and of d * (p - mean) in 4 float lanes each; with r, d is
  * taken as 0 where the rectified output r is not positive (ReLU's
- * backward, folded into this pass). */
-static void plane_dot(const float *p, const float *d, const float *r, ptrdiff_t n,
-                      float mean, double *sum_d, double *sum_dp)
+ * backward, folded into this pass). n is a multiple of 4; a plane may be
+ * fed in pieces (rows) with the same result as in one piece. */
+struct dot_acc {
+    fer_v4 a, b;
+};
+
+static inline void dot_block(struct dot_acc *acc, const float *p, const float *d,
+                             const float *r, ptrdiff_t n, float mean)
 {
     const fer_v4 m = fer_v4_set1(mean), zero = fer_v4_set1(0);
-    fer_v4 a = zero, b = zero;
-    ptrdiff_t k = 0;
-    for (; k + 4 <= n; k += 4) {
+    fer_v4 a = acc->a, b = acc->b;
+    for (ptrdiff_t k = 0; k < n; k += 4) {
         fer_v4 dv = fer_v4_load(d + k);
         if (r)
             dv = (fer_v4)((fer_vi4)dv & (fer_v4_load(r + k) > zero));
         a += dv;
         b += dv * (fer_v4_load(p + k) - m);
     }
-    double sd = fer_v4_hsum(a), sp = fer_v4_hsum(b);
-    for (; k < n; k++) {
+    acc->a = a;
+    acc->b = b;
+}
+
+/* Adds the sums of d and of d * (p - mean) over a plane, d masked by r as
+ * above. */
+static void plane_dot(const float *p, const float *d, const float *r, ptrdiff_t n,
+                      float mean, double *sum_d, double *sum_dp)
+{
+    struct dot_acc acc = {fer_v4_set1(0), fer_v4_set1(0)};
+    const ptrdiff_t n4 = n / 4 * 4;
+    dot_block(&acc, p, d, r, n4, mean);
+    double sd = fer_v4_hsum(acc.a), sp = fer_v4_hsum(acc.b);
+    for (ptrdiff_t k = n4; k < n; k++) {
         float dk = r && !(r[k] > 0) ? 0.0f : d[k];
         sd += dk;
         sp += (double)dk * (p[k] - mean);
@@ -239,6 +258,42 @@ static void plane_grad(const float *p, const float *d, const float *r, float *q,
     }
 }
 
+/* The widest plane the fused max pool path takes (its row buffer). */
+enum { POOL_MAX_W = 1024 };
+
+/* With a fused 2x2 max pool: the gradient of the rectified output y is
+ * the pool's backward, rebuilt two rows at a time in a buffer that stays
+ * in L1 instead of being written out and read back twice. Sums are fed
+ * row by row, which plane_dot's lanes make the same as a whole plane. */
+static void pooled_dot(const struct job *j, ptrdiff_t o, float mean, double *sum_d,
+                       double *sum_dp)
+{
+    float rows[2 * POOL_MAX_W];
+    const int W = j->W, OW = j->W / 2;
+    struct dot_acc acc = {fer_v4_set1(0), fer_v4_set1(0)};
+    for (int i = 0; i < j->H / 2; i++) {
+        const ptrdiff_t r = o + (ptrdiff_t)2 * i * W;
+        fer_maxpool2x2_grad_rows(j->y + r, j->y + r + W, j->dy + o / 4 + (ptrdiff_t)i * OW,
+                                 OW, rows, rows + W);
+        dot_block(&acc, j->x + r, rows, j->y + r, 2 * W, mean);
+    }
+    *sum_d += fer_v4_hsum(acc.a);
+    *sum_dp += fer_v4_hsum(acc.b);
+}
+
+static void pooled_grad(const struct job *j, ptrdiff_t o, float a, float b, float e,
+                        float mean)
+{
+    float rows[2 * POOL_MAX_W];
+    const int W = j->W, OW = j->W / 2;
+    for (int i = 0; i < j->H / 2; i++) {
+        const ptrdiff_t r = o + (ptrdiff_t)2 * i * W;
+        fer_maxpool2x2_grad_rows(j->y + r, j->y + r + W, j->dy + o / 4 + (ptrdiff_t)i * OW,
+                                 OW, rows, rows + W);
+        plane_grad(j->x + r, rows, j->y + r, j->out + r, 2 * W, a, b, e, mean);
+    }
+}
+
 static void backward_channel(const struct job *j, int c)
 {
     struct fer_batchnorm *bn = j->bn;
@@ -249,8 +304,11 @@ static void backward_channel(const struct job *j, int c)
     double sum_dy = 0, sum_dy_xhat = 0;
     for (int n = 0; n < N; n++) {
         const ptrdiff_t o = ((ptrdiff_t)n * C + c) * S;
-        plane_dot(j->x + o, j->dy + o, j->y ? j->y + o : NULL, S, (float)mean, &sum_dy,
-                  &sum_dy_xhat);
+        if (j->pooled)
+            pooled_dot(j, o, (float)mean, &sum_dy, &sum_dy_xhat);
+        else
+            plane_dot(j->x + o, j->dy + o, j->y ? j->y + o : NULL, S, (float)mean, &sum_dy,
+                      &sum_dy_xhat);
     }
     sum_dy_xhat *= invstd;
     bn->weight_grad.data[c] += (float)sum_dy_xhat;
@@ -265,8 +323,11 @@ static void backward_channel(const struct job *j, int c)
     const float e = bn->training ? (float)(-g * sum_dy_xhat * invstd / M) : 0.0f;
     for (int n = 0; n < N; n++) {
         const ptrdiff_t o = ((ptrdiff_t)n * C + c) * S;
-        plane_grad(j->x + o, j->dy + o, j->y ? j->y + o : NULL, j->out + o, S, a, b, e,
-                   (float)mean);
+        if (j->pooled)
+            pooled_grad(j, o, a, b, e, (float)mean);
+        else
+            plane_grad(j->x + o, j->dy + o, j->y ? j->y + o : NULL, j->out + o, S, a, b, e,
+                       (float)mean);
     }
 }
 
@@ -289,7 +350,7 @@ static int backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
     if (y && fer_nn_check_same("batchnorm", "output", y, x) < 0)
         return -1;
     struct job j = {bn, x->data, y ? y->data : NULL, dy->data, dx ? dx->data : NULL,
-                    N, y != NULL, S};
+                    N, y != NULL, S, 0, 0, 0};
     fer_nn_parallel_for(bn->channels, (y ? 4.0 : 3.0) * N * S, backward_channels, &j);
     return 0;
 }
@@ -307,4 +368,32 @@ int fer_batchnorm_relu_backward(struct fer_batchnorm *bn, const struct fer_tenso
     if (y == NULL)
         return fer_fail("batchnorm: relu backward needs the output");
     return backward(bn, x, y, dy, dx);
+}
+
+int fer_batchnorm_maxpool_fusable(const struct fer_pool2d *p, const struct fer_tensor *y)
+{
+    return p->kernel == 2 && p->stride == 2 && p->pad == 0 && y->ndim == 4 &&
+           y->shape[2] % 2 == 0 && y->shape[3] % 8 == 0 && y->shape[3] <= POOL_MAX_W;
+}
+
+int fer_batchnorm_relu_maxpool_backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
+                                        const struct fer_tensor *y,
+                                        const struct fer_pool2d *pool,
+                                        const struct fer_tensor *dpool, struct fer_tensor *dx)
+{
+    int N = 0;
+    ptrdiff_t S = 0;
+    if (dims(bn, x, y, "output", &N, &S) < 0)
+        return -1;
+    if (!fer_batchnorm_maxpool_fusable(pool, y))
+        return fer_fail("batchnorm: this pooling cannot be fused");
+    if (fer_nn_check4("batchnorm", "pool gradient", dpool, N, bn->channels, y->shape[2] / 2,
+                      y->shape[3] / 2) < 0)
+        return -1;
+    if (dx && fer_nn_check_same("batchnorm", "input gradient", dx, x) < 0)
+        return -1;
+    struct job j = {bn, x->data, y->data, dpool->data, dx ? dx->data : NULL,
+                    N, 1, S, y->shape[2], y->shape[3], 1};
+    fer_nn_parallel_for(bn->channels, 3.5 * N * S, backward_channels, &j);
+    return 0;
 }

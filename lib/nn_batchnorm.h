@@ -62,4 +62,19 @@ int fer_batchnorm_relu_backward(struct fer_batchnorm *bn, const struct fer_tenso
                                 const struct fer_tensor *y, const struct fer_tensor *dy,
                                 struct fer_tensor *dx);
 
+/* Fused backward of relu(batchnorm(x)) followed by 2x2 stride-2 max
+ * pooling, when fer_batchnorm_maxpool_fusable says so (H even, W a
+ * multiple of 8 and at most 1024): dpool is the pool's output gradient
+ * (N x C x H/2 x W/2) and y the rectified output the pool read. The
+ * pool's input gradient is rebuilt two rows at a time inside batch norm's
+ * passes instead of being written out and read back twice. Gives the same
+ * bits as fer_maxpool2d_backward, fer_relu_backward and
+ * fer_batchnorm_backward in turn. */
+struct fer_pool2d;
+int fer_batchnorm_maxpool_fusable(const struct fer_pool2d *p, const struct fer_tensor *y);
+int fer_batchnorm_relu_maxpool_backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
+                                        const struct fer_tensor *y,
+                                        const struct fer_pool2d *pool,
+                                        const struct fer_tensor *dpool, struct fer_tensor *dx);
+
 #endif

@@ -197,6 +197,27 @@ int fer_maxpool2d_forward(const struct fer_pool2d *p, const struct fer_tensor *x
     return 0;
 }
 
+void fer_maxpool2x2_grad_rows(const float *r0, const float *r1, const float *g, int OW,
+                              float *d0, float *d1)
+{
+    int k = 0;
+    for (; k + 4 <= OW; k += 4) {
+        struct win4 w = windows4(r0 + 2 * k, r1 + 2 * k);
+        fer_vi4 gv = (fer_vi4)fer_v4_load(g + k);
+        fer_v4 top = (fer_v4)(gv & ~w.kpair), bot = (fer_v4)(gv & w.kpair);
+        fer_v4 a = (fer_v4)((fer_vi4)top & ~w.kab), b = (fer_v4)((fer_vi4)top & w.kab);
+        fer_v4 c = (fer_v4)((fer_vi4)bot & ~w.kcd), d = (fer_v4)((fer_vi4)bot & w.kcd);
+        fer_v4_store(d0 + 2 * k, fer_v4_zip_lo(a, b));
+        fer_v4_store(d0 + 2 * k + 4, fer_v4_zip_hi(a, b));
+        fer_v4_store(d1 + 2 * k, fer_v4_zip_lo(c, d));
+        fer_v4_store(d1 + 2 * k + 4, fer_v4_zip_hi(c, d));
+    }
+    for (; k < OW; k++) {
+        int m = argmax4(r0 + 2 * k, r1 + 2 * k);
+        (m < 2 ? d0 : d1)[2 * k + (m & 1)] = g[k];
+    }
+}
+
 /* The 2x2 vector path writes whole windows, zeros included; the scalar
  * tail and any border row or column it leaves are cleared first. */
 static void maxpool_2x2_grad_plane(const struct pool_job *j, ptrdiff_t pl)
@@ -205,25 +226,9 @@ static void maxpool_2x2_grad_plane(const struct pool_job *j, ptrdiff_t pl)
     if (!(H == 2 * OH && W == 2 * OW && OW % 4 == 0))
         memset(j->out + pl * H * W, 0, sizeof(float) * H * W);
     for (int i = 0; i < OH; i++) {
-        const float *r0 = j->x + (pl * H + 2 * i) * W, *r1 = r0 + W;
-        const float *g = j->dy + (pl * OH + i) * OW;
-        float *d0 = j->out + (pl * H + 2 * i) * W, *d1 = d0 + W;
-        int k = 0;
-        for (; k + 4 <= OW; k += 4) {
-            struct win4 w = windows4(r0 + 2 * k, r1 + 2 * k);
-            fer_vi4 gv = (fer_vi4)fer_v4_load(g + k);
-            fer_v4 top = (fer_v4)(gv & ~w.kpair), bot = (fer_v4)(gv & w.kpair);
-            fer_v4 a = (fer_v4)((fer_vi4)top & ~w.kab), b = (fer_v4)((fer_vi4)top & w.kab);
-            fer_v4 c = (fer_v4)((fer_vi4)bot & ~w.kcd), d = (fer_v4)((fer_vi4)bot & w.kcd);
-            fer_v4_store(d0 + 2 * k, fer_v4_zip_lo(a, b));
-            fer_v4_store(d0 + 2 * k + 4, fer_v4_zip_hi(a, b));
-            fer_v4_store(d1 + 2 * k, fer_v4_zip_lo(c, d));
-            fer_v4_store(d1 + 2 * k + 4, fer_v4_zip_hi(c, d));
-        }
-        for (; k < OW; k++) {
-            int m = argmax4(r0 + 2 * k, r1 + 2 * k);
-            (m < 2 ? d0 : d1)[2 * k + (m & 1)] = g[k];
-        }
+        const float *r0 = j->x + (pl * H + 2 * i) * W;
+        float *d0 = j->out + (pl * H + 2 * i) * W;
+        fer_maxpool2x2_grad_rows(r0, r0 + W, j->dy + (pl * OH + i) * OW, OW, d0, d0 + W);
     }
 }
 
