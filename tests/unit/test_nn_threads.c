@@ -140,7 +140,7 @@ int main(void)
 {
     Suite *s = suite_create("nn_threads");
     TCase *tc = tcase_create("threads");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, 600); /* seconds here, minutes under ASan on a loaded machine */
     tcase_add_test(tc, test_cnn_s_same_bits_for_any_thread_count);
     tcase_add_test(tc, test_resnet18_same_bits_for_any_thread_count);
     suite_add_tcase(s, tc);
