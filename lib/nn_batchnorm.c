@@ -262,36 +262,32 @@ static void plane_grad(const float *p, const float *d, const float *r, float *q,
 enum { POOL_MAX_W = 1024 };
 
 /* With a fused 2x2 max pool: the gradient of the rectified output y is
- * the pool's backward, rebuilt two rows at a time in a buffer that stays
- * in L1 instead of being written out and read back twice. Sums are fed
- * row by row, which plane_dot's lanes make the same as a whole plane. */
+ * the pool's backward, rebuilt two rows at a time. With dx wanted it is
+ * rebuilt straight into dx, masked by the ReLU there, and the second pass
+ * turns it into dx in place: the pool's gradient is never a tensor of its
+ * own, read back twice. Without dx, a row buffer that stays in L1 holds
+ * it. Sums are fed row by row, which plane_dot's lanes make the same as a
+ * whole plane. */
 static void pooled_dot(const struct job *j, ptrdiff_t o, float mean, double *sum_d,
                        double *sum_dp)
 {
-    float rows[2 * POOL_MAX_W];
+    float buf[2 * POOL_MAX_W];
     const int W = j->W, OW = j->W / 2;
-    struct dot_acc acc = {fer_v4_set1(0), fer_v4_set1(0)};
+    const fer_v4 zero = fer_v4_set1(0);
+    struct dot_acc acc = {zero, zero};
     for (int i = 0; i < j->H / 2; i++) {
         const ptrdiff_t r = o + (ptrdiff_t)2 * i * W;
+        float *rows = j->out ? j->out + r : buf;
         fer_maxpool2x2_grad_rows(j->y + r, j->y + r + W, j->dy + o / 4 + (ptrdiff_t)i * OW,
                                  OW, rows, rows + W);
         dot_block(&acc, j->x + r, rows, j->y + r, 2 * W, mean);
+        if (j->out)
+            for (int k = 0; k < 2 * W; k += 4) /* the mask dot_block applied, kept */
+                fer_v4_store(rows + k, (fer_v4)((fer_vi4)fer_v4_load(rows + k) &
+                                                 (fer_v4_load(j->y + r + k) > zero)));
     }
     *sum_d += fer_v4_hsum(acc.a);
     *sum_dp += fer_v4_hsum(acc.b);
-}
-
-static void pooled_grad(const struct job *j, ptrdiff_t o, float a, float b, float e,
-                        float mean)
-{
-    float rows[2 * POOL_MAX_W];
-    const int W = j->W, OW = j->W / 2;
-    for (int i = 0; i < j->H / 2; i++) {
-        const ptrdiff_t r = o + (ptrdiff_t)2 * i * W;
-        fer_maxpool2x2_grad_rows(j->y + r, j->y + r + W, j->dy + o / 4 + (ptrdiff_t)i * OW,
-                                 OW, rows, rows + W);
-        plane_grad(j->x + r, rows, j->y + r, j->out + r, 2 * W, a, b, e, mean);
-    }
 }
 
 static void backward_channel(const struct job *j, int c)
@@ -323,8 +319,8 @@ static void backward_channel(const struct job *j, int c)
     const float e = bn->training ? (float)(-g * sum_dy_xhat * invstd / M) : 0.0f;
     for (int n = 0; n < N; n++) {
         const ptrdiff_t o = ((ptrdiff_t)n * C + c) * S;
-        if (j->pooled)
-            pooled_grad(j, o, a, b, e, (float)mean);
+        if (j->pooled) /* dx holds the masked gradient (pooled_dot) */
+            plane_grad(j->x + o, j->out + o, NULL, j->out + o, S, a, b, e, (float)mean);
         else
             plane_grad(j->x + o, j->dy + o, j->y ? j->y + o : NULL, j->out + o, S, a, b, e,
                        (float)mean);
