@@ -66,10 +66,12 @@ int fer_batchnorm_relu_backward(struct fer_batchnorm *bn, const struct fer_tenso
  * pooling, when fer_batchnorm_maxpool_fusable says so (H even, W a
  * multiple of 8 and at most 1024): dpool is the pool's output gradient
  * (N x C x H/2 x W/2) and y the rectified output the pool read. The
- * pool's input gradient is rebuilt two rows at a time inside batch norm's
- * passes instead of being written out and read back twice. Gives the same
- * bits as fer_maxpool2d_backward, fer_relu_backward and
- * fer_batchnorm_backward in turn. */
+ * pool's input gradient is rebuilt inside batch norm's first pass, straight
+ * into dx, which the second pass then overwrites in place; it is never a
+ * tensor of its own. Gives the same bits as fer_maxpool2d_backward,
+ * fer_relu_backward and fer_batchnorm_backward in turn. dx (NULL: only the
+ * parameter gradients) must not overlap x, y or dpool. Fails (fer_fail)
+ * when the pool is not fusable or a shape differs. */
 struct fer_pool2d;
 int fer_batchnorm_maxpool_fusable(const struct fer_pool2d *p, const struct fer_tensor *y);
 int fer_batchnorm_relu_maxpool_backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
