@@ -2,7 +2,10 @@
  * micro-kernel of gemm_avx512.c (Goto/BLIS design), or OpenBLAS.
  *
  * Loops, outermost first, for one product:
- *   A (M x K) is packed once into MR-row panels, per K block.
+ *   A transposed is packed once into MR-row panels, per K block; an
+ *   untransposed A is read in place, MR rows at a time (its rows run
+ *   along K, so a pack would be a transpose; the kernel broadcasts from 8
+ *   row streams instead), only a last partial panel being packed.
  *   items: the output split into N blocks of n2 columns (and, when there
  *          are fewer N blocks than threads, into M chunks), one parallel
  *          loop over them;
@@ -20,9 +23,15 @@
  * kc x n2 floats, is held to 512 KB, half of L2, so that C tiles and the
  * A panels streaming in do not evict it. With a small K (the first
  * convolutions, K = 9 to 147) the block widens to the whole N so that
- * packing and threading are paid once. A K longer than KC_MAX is cut in
- * equal blocks that depend on K alone: the sum order, and so the bits,
- * never depend on the thread count.
+ * packing and threading are paid once. Measured here, KC_MAX from 256 to
+ * 512 made no difference beyond the machine's noise (bench/gemm-bench).
+ * A K longer than KC_MAX is cut in equal blocks that depend on K alone:
+ * the sum order, and so the bits, never depend on the thread count.
+ *
+ * Some products are computed transposed, C^T = op(B)^T op(A)^T into
+ * scratch, then transposed back (sgemm_run says when): narrow outputs,
+ * which would leave most of a 32-wide tile idle, and A B^T with the
+ * shorter A, so that the transposing B pack falls on the smaller operand.
  */
 #include "gemm.h"
 
@@ -31,6 +40,7 @@
 #include "parallel.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -97,6 +107,8 @@ static void release(struct buffers *b)
 
 struct job {
     int ta, tb, M, N, K;
+    int direct_a;        /* full A panels read in place (A untransposed) */
+    int serial;          /* too small to share: run in the caller */
     float alpha, beta;
     const float *A, *B;
     float *C;
@@ -107,8 +119,26 @@ struct job {
     int n2, nblocks;     /* N block width (a multiple of NR) and count */
     int mrows, mchunks;  /* M chunk height (a multiple of MR) and count */
     float **bbuf;        /* one B block per part */
+    int nbufs;           /* how many */
+    size_t bfloats;      /* the size of each */
     atomic_int next_slot;
+    atomic_int failed;   /* a part could not get memory */
 };
+
+/* Below this many flops (about 40 us here) a product runs in the caller:
+ * a round trip through the pool costs 10 us at best, and on a loaded
+ * machine the second thread may not run at all for longer than that (the
+ * 32 x 9 x 4096 weight gradient ran at half speed on two threads). The
+ * split never changes the bits, so neither does this. */
+static const double SERIAL_FLOPS = 8e6;
+
+static void loop(const struct job *j, long n, fer_parallel_fn fn, void *ctx)
+{
+    if (j->serial)
+        fn(ctx, 0, n);
+    else
+        fer_parallel_for(n, fn, ctx);
+}
 
 static inline int kblock_start(const struct job *j, int p)
 {
@@ -118,7 +148,17 @@ static inline int kblock_start(const struct job *j, int p)
 static void run_items(void *ctx, long begin, long end)
 {
     struct job *j = ctx;
-    float *bp = j->bbuf[atomic_fetch_add(&j->next_slot, 1)];
+    const int slot = atomic_fetch_add(&j->next_slot, 1);
+    /* More parts than buffers only if the pool grew since they were
+     * counted (fer_parallel_set_threads from another thread). */
+    float *own = NULL, *bp = slot < j->nbufs ? j->bbuf[slot] : NULL;
+    if (bp == NULL) {
+        bp = own = aligned_alloc(64, (j->bfloats * sizeof(float) + 63) / 64 * 64);
+        if (bp == NULL) {
+            atomic_store(&j->failed, 1);
+            return;
+        }
+    }
     for (long it = begin; it < end; it++) {
         const int j0 = (int)(it % j->nblocks) * j->n2, i0 = (int)(it / j->nblocks) * j->mrows;
         const int n = j->N - j0 < j->n2 ? j->N - j0 : j->n2;
@@ -132,13 +172,21 @@ static void run_items(void *ctx, long begin, long end)
             for (int i = 0; i < m; i += MR, ap += (ptrdiff_t)MR * kc) {
                 float *c = j->C + (ptrdiff_t)(i0 + i) * j->ldc + j0;
                 const int mr = m - i < MR ? m - i : MR;
-                for (int jj = 0; jj < n; jj += NR)
-                    fer_gemm_kernel_avx512(kc, ap, bp + (ptrdiff_t)jj * kc, NR, c + jj,
-                                           j->ldc, mr, n - jj < NR ? n - jj : NR,
-                                           j->alpha, beta, beta_zero);
+                const float *arows = j->A + (ptrdiff_t)(i0 + i) * j->lda + p0;
+                for (int jj = 0; jj < n; jj += NR) {
+                    const int nr = n - jj < NR ? n - jj : NR;
+                    if (j->direct_a && mr == MR)
+                        fer_gemm_kernel_rows_avx512(kc, arows, j->lda, bp + (ptrdiff_t)jj * kc,
+                                                    c + jj, j->ldc, mr, nr, j->alpha, beta,
+                                                    beta_zero);
+                    else
+                        fer_gemm_kernel_avx512(kc, ap, bp + (ptrdiff_t)jj * kc, c + jj,
+                                               j->ldc, mr, nr, j->alpha, beta, beta_zero);
+                }
             }
         }
     }
+    free(own);
 }
 
 static int ceil_div(long a, long b)
@@ -148,7 +196,7 @@ static int ceil_div(long a, long b)
 
 static int sgemm_ours(struct job *j, struct buffers *buf)
 {
-    const int T = fer_parallel_threads();
+    const int T = j->serial ? 1 : fer_parallel_threads();
     j->nkb = ceil_div(j->K, KC_MAX);
     const int kc_max = ceil_div(j->K, j->nkb);
     j->mpad = (ptrdiff_t)ceil_div(j->M, MR) * MR;
@@ -180,14 +228,25 @@ static int sgemm_ours(struct job *j, struct buffers *buf)
     for (int t = 0; t < parts; t++)
         if (reserve(&buf->b[t], &buf->b_cap[t], (size_t)kc_max * j->n2) < 0)
             return -1;
-    for (int p = 0; p < j->nkb; p++) {
+    /* An untransposed A is read in place, 8 rows at a time (packing it
+     * would be a transpose); only a last, partial panel is packed, with
+     * zero rows, so that the kernel never reads past A. */
+    j->direct_a = !j->ta;
+    const int first = j->direct_a ? j->M / MR * MR : 0;
+    for (int p = 0; p < j->nkb && first < j->M; p++) {
         const int p0 = kblock_start(j, p), kc = kblock_start(j, p + 1) - p0;
-        fer_gemm_pack_a_avx512(j->ta, j->A, j->lda, 0, j->M, p0, kc, buf->a + j->mpad * p0);
+        fer_gemm_pack_a_avx512(j->ta, j->A, j->lda, first, j->M - first, p0, kc,
+                               buf->a + j->mpad * p0 + (ptrdiff_t)first * kc);
     }
     j->apack = buf->a;
     j->bbuf = buf->b;
+    j->nbufs = parts;
+    j->bfloats = (size_t)kc_max * j->n2;
     atomic_init(&j->next_slot, 0);
-    fer_parallel_for(items, run_items, j);
+    atomic_init(&j->failed, 0);
+    loop(j, items, run_items, j);
+    if (atomic_load(&j->failed))
+        return fer_fail("sgemm: out of memory for a packing buffer");
     return 0;
 }
 
@@ -202,10 +261,27 @@ static int better_transposed(int M, int N)
     return swapped > 1.25 * as_is;
 }
 
+struct transpose_job {
+    const float *t;
+    float *c;
+    ptrdiff_t ldc;
+    int M, N;
+    float beta;
+};
+
+/* Columns [16 * begin, 16 * end) of C from the scratch C^T. */
+static void transpose_cols(void *ctx, long begin, long end)
+{
+    const struct transpose_job *t = ctx;
+    const int j0 = (int)begin * 16, j1 = end * 16 < t->N ? (int)end * 16 : t->N;
+    fer_gemm_transpose_add_avx512(t->t + (ptrdiff_t)j0 * t->M, t->M, t->M, j1 - j0, t->beta,
+                                  t->beta == 0.0f, t->c + j0, t->ldc);
+}
+
 /* C = op(A) op(B) computed as C^T = op(B)^T op(A)^T into a scratch N x M
- * matrix, then added into C. alpha rounds once with the product, beta * C
- * once more: within the contract's bound, and, the choice depending on the
- * shape alone, the same for every thread count. */
+ * matrix, then added into C. alpha rounds once with the product, the
+ * addition of beta * C once more: within the contract's bound, and, the
+ * choice depending on the shape alone, the same for every thread count. */
 static int sgemm_transposed(const struct job *in, struct buffers *buf)
 {
     const int M = in->M, N = in->N;
@@ -213,26 +289,68 @@ static int sgemm_transposed(const struct job *in, struct buffers *buf)
         return -1;
     struct job j = {.ta = !in->tb, .tb = !in->ta, .M = N, .N = M, .K = in->K,
                     .alpha = in->alpha, .beta = 0.0f, .A = in->B, .B = in->A,
-                    .C = buf->c, .lda = in->ldb, .ldb = in->lda, .ldc = M};
+                    .C = buf->c, .lda = in->ldb, .ldb = in->lda, .ldc = M,
+                    .serial = in->serial};
     if (sgemm_ours(&j, buf) < 0)
         return -1;
-    const float beta = in->beta;
-    for (int i = 0; i < M; i++) {
-        float *c = in->C + (ptrdiff_t)i * in->ldc;
-        const float *t = buf->c + i;
-        if (beta == 0.0f)
-            for (int k = 0; k < N; k++)
-                c[k] = t[(ptrdiff_t)k * M];
-        else
-            for (int k = 0; k < N; k++)
-                c[k] = t[(ptrdiff_t)k * M] + beta * c[k];
-    }
+    struct transpose_job t = {buf->c, in->C, in->ldc, M, N, in->beta};
+    loop(in, ceil_div(N, 16), transpose_cols, &t);
     return 0;
 }
 
+/* A B^T with a small output and a long K (the weight gradient of a
+ * 1-channel convolution is 32 x 9 over K = 4096 positions; a classifier's
+ * logits 64 x 7 over 512 features): both operands' rows run along K, so
+ * each output is a dot product of two rows read in place, 4 x 3 of them at
+ * a time, with no packing, which cost more than the arithmetic there. */
+enum { DOT_ROWS = 4, DOT_COLS = 3 };
+
+static int use_dot(const struct job *j)
+{
+    return !j->ta && j->tb && (long)j->M * j->N <= 1024 && j->K >= 64;
+}
+
+static void dot_items(void *ctx, long begin, long end)
+{
+    const struct job *j = ctx;
+    const int col_tiles = ceil_div(j->N, DOT_COLS);
+    for (long it = begin; it < end; it++) {
+        const int i0 = (int)(it / col_tiles) * DOT_ROWS, j0 = (int)(it % col_tiles) * DOT_COLS;
+        /* Rows past the edge repeat the first one; their sums are dropped. */
+        const float *a[DOT_ROWS], *b[DOT_COLS];
+        for (int r = 0; r < DOT_ROWS; r++)
+            a[r] = j->A + (ptrdiff_t)(i0 + r < j->M ? i0 + r : i0) * j->lda;
+        for (int q = 0; q < DOT_COLS; q++)
+            b[q] = j->B + (ptrdiff_t)(j0 + q < j->N ? j0 + q : j0) * j->ldb;
+        float out[DOT_ROWS][DOT_COLS];
+        fer_gemm_dot_tile_avx512(j->K, a, b, out);
+        for (int r = 0; r < DOT_ROWS && i0 + r < j->M; r++)
+            for (int q = 0; q < DOT_COLS && j0 + q < j->N; q++) {
+                float *c = j->C + (ptrdiff_t)(i0 + r) * j->ldc + j0 + q;
+                *c = j->beta == 0.0f ? j->alpha * out[r][q]
+                                     : fmaf(j->alpha, out[r][q], j->beta * *c);
+            }
+    }
+}
+
+/* The route for one product. Computed transposed: narrow outputs (see
+ * better_transposed), and A B^T with A the shorter: both operands then
+ * run along K, the one playing B must be transposed while packing, the one
+ * playing A is read in place, and transposing the smaller one pays for the
+ * pass over C when that saves twice C's size. (The weight gradient of a
+ * convolution, dY cols^T, is such a product: 64 x 288 over K = 1024 for
+ * cnn-s.) The choice depends on the shape alone. */
 static int sgemm_run(struct job *j, struct buffers *buf)
 {
-    return better_transposed(j->M, j->N) ? sgemm_transposed(j, buf) : sgemm_ours(j, buf);
+    const int nt = !j->ta && j->tb;
+    if (use_dot(j)) {
+        loop(j, (long)ceil_div(j->M, DOT_ROWS) * ceil_div(j->N, DOT_COLS), dot_items, j);
+        return 0;
+    }
+    if (better_transposed(j->M, j->N) ||
+        (nt && (double)(j->N - j->M) * j->K > 2.0 * j->M * j->N))
+        return sgemm_transposed(j, buf);
+    return sgemm_ours(j, buf);
 }
 
 /* C = beta * C, with beta == 0 writing zeros over whatever C held. */
@@ -274,7 +392,8 @@ int fer_sgemm(enum fer_trans ta, enum fer_trans tb, int M, int N, int K, float a
     }
     struct job j = {.ta = ta == FER_TRANS, .tb = tb == FER_TRANS, .M = M, .N = N, .K = K,
                     .alpha = alpha, .beta = beta, .A = A, .B = B, .C = C,
-                    .lda = lda, .ldb = ldb, .ldc = ldc};
+                    .lda = lda, .ldb = ldb, .ldc = ldc,
+                    .serial = 2.0 * M * N * K < SERIAL_FLOPS};
     if (pthread_mutex_trylock(&cached_lock) == 0) {
         int rc = sgemm_run(&j, &cached);
         pthread_mutex_unlock(&cached_lock);

@@ -28,7 +28,8 @@
  * over K, and every element is summed in the same order whatever the tile
  * it falls in, so the result is bitwise identical for every thread count.
  * The OpenBLAS path uses OpenBLAS's own threads. Safe to call from several
- * threads at once (calls then share the pool one at a time).
+ * threads at once, and from inside a fer_parallel_for loop (the call then
+ * runs in its own thread, with the same bits).
  *
  * Rounding: each element is a sum of K products rounded in float, in an
  * order that differs from OpenBLAS's; results agree with a

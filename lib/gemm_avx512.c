@@ -30,9 +30,13 @@ static TARGET inline __mmask16 head_mask(int n)
     return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
-TARGET void fer_gemm_kernel_avx512(int kc, const float *a, const float *b, ptrdiff_t bs,
-                                   float *c, ptrdiff_t ldc, int m, int n, float alpha,
-                                   float beta, int beta_zero)
+/* The kernel body, for A read with row stride rs and k stride ks: (1, MR)
+ * for a packed panel, (lda, 1) for rows of a row-major A read in place.
+ * Inlined into the two entry points below with the strides as constants
+ * where they are, so the packed loop indexes with immediates. */
+static TARGET inline __attribute__((always_inline)) void
+kernel(int kc, const float *a, ptrdiff_t rs, ptrdiff_t ks, const float *b, float *c,
+       ptrdiff_t ldc, int m, int n, float alpha, float beta, int beta_zero)
 {
 #define DECL(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
     ROWS(DECL)
@@ -44,16 +48,16 @@ TARGET void fer_gemm_kernel_avx512(int kc, const float *a, const float *b, ptrdi
     }
     ROWS(PREFETCH)
     for (int k = 0; k < kc; k++) {
-        const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
 #define STEP(r)                                                                \
     {                                                                          \
-        const __m512 ar = _mm512_set1_ps(a[r]);                                \
+        const __m512 ar = _mm512_set1_ps(a[r * rs]);                           \
         c##r##0 = _mm512_fmadd_ps(ar, b0, c##r##0);                            \
         c##r##1 = _mm512_fmadd_ps(ar, b1, c##r##1);                            \
     }
         ROWS(STEP)
-        a += MR;
-        b += bs;
+        a += ks;
+        b += NR;
     }
     /* Full tiles take the same masked path with all lanes set, so an
      * element's arithmetic never depends on where the tile edges fall. */
@@ -73,6 +77,20 @@ TARGET void fer_gemm_kernel_avx512(int kc, const float *a, const float *b, ptrdi
         }                                                                      \
     }
     ROWS(STORE)
+}
+
+TARGET void fer_gemm_kernel_avx512(int kc, const float *a, const float *b, float *c,
+                                   ptrdiff_t ldc, int m, int n, float alpha, float beta,
+                                   int beta_zero)
+{
+    kernel(kc, a, 1, MR, b, c, ldc, m, n, alpha, beta, beta_zero);
+}
+
+TARGET void fer_gemm_kernel_rows_avx512(int kc, const float *a, ptrdiff_t lda,
+                                        const float *b, float *c, ptrdiff_t ldc, int m,
+                                        int n, float alpha, float beta, int beta_zero)
+{
+    kernel(kc, a, lda, 1, b, c, ldc, m, n, alpha, beta, beta_zero);
 }
 
 /* Transpose 16 vectors in place: r[i][j] becomes r[j][i]. */
@@ -150,9 +168,18 @@ static TARGET void pack_b_trans_panel(const float *B, ptrdiff_t ldb, int p0, int
             __m512 r[16];
             for (int j = 0; j < 16; j++) {
                 const int col = half * 16 + j;
-                r[j] = col < cols ? _mm512_maskz_loadu_ps(
-                                        kmask, B + (ptrdiff_t)(j0 + col) * ldb + p0 + k)
-                                  : _mm512_setzero_ps();
+                const float *src = B + (ptrdiff_t)(j0 + col) * ldb + p0 + k;
+                if (col >= cols) {
+                    r[j] = _mm512_setzero_ps();
+                    continue;
+                }
+                /* 32 rows read side by side are more streams than the
+                 * hardware prefetcher follows (this pack ran at DRAM
+                 * latency, a quarter of a product's time): fetch each
+                 * row's line four steps ahead. It may pass the row's
+                 * end; a prefetch never faults. */
+                _mm_prefetch((const char *)(src + 64), _MM_HINT_T0);
+                r[j] = _mm512_maskz_loadu_ps(kmask, src);
             }
             transpose16(r);
             for (int t = 0; t < kk; t++)
@@ -177,4 +204,60 @@ TARGET void fer_gemm_pack_b_avx512(int trans, const float *B, ptrdiff_t ldb, int
             _mm512_store_ps(dst + k * NR + 16, _mm512_maskz_loadu_ps(m1, src + 16));
         }
     }
+}
+
+TARGET void fer_gemm_transpose_add_avx512(const float *t, ptrdiff_t ldt, int rows, int cols,
+                                          float beta, int beta_zero, float *c,
+                                          ptrdiff_t ldc)
+{
+    const __m512 vb = _mm512_set1_ps(beta);
+    for (int j = 0; j < cols; j += 16) {
+        const int jn = cols - j < 16 ? cols - j : 16;
+        const __mmask16 jmask = head_mask(jn);
+        for (int i = 0; i < rows; i += 16) {
+            const int in = rows - i < 16 ? rows - i : 16;
+            const __mmask16 imask = head_mask(in);
+            __m512 r[16];
+            for (int q = 0; q < 16; q++)
+                r[q] = q < jn ? _mm512_maskz_loadu_ps(imask, t + (ptrdiff_t)(j + q) * ldt + i)
+                              : _mm512_setzero_ps();
+            transpose16(r);
+            for (int q = 0; q < in; q++) {
+                float *cr = c + (ptrdiff_t)(i + q) * ldc + j;
+                const __m512 v =
+                    beta_zero ? r[q]
+                              : _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(jmask, cr), r[q]);
+                _mm512_mask_storeu_ps(cr, jmask, v);
+            }
+        }
+    }
+}
+
+TARGET void fer_gemm_dot_tile_avx512(int K, const float *const a[4], const float *const b[3],
+                                     float out[4][3])
+{
+    const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3];
+    const float *b0 = b[0], *b1 = b[1], *b2 = b[2];
+    /* Spelled out: as a 4 x 3 array in loops GCC kept the sums in memory. */
+#define DOT_DECL(r) __m512 s##r##0 = _mm512_setzero_ps(), s##r##1 = s##r##0, s##r##2 = s##r##0;
+#define DOT_ROW(r)                                                             \
+    {                                                                          \
+        const __m512 av = _mm512_maskz_loadu_ps(mask, a##r + k);               \
+        s##r##0 = _mm512_fmadd_ps(av, v0, s##r##0);                            \
+        s##r##1 = _mm512_fmadd_ps(av, v1, s##r##1);                            \
+        s##r##2 = _mm512_fmadd_ps(av, v2, s##r##2);                            \
+    }
+#define DOT_OUT(r)                                                             \
+    out[r][0] = _mm512_reduce_add_ps(s##r##0);                                 \
+    out[r][1] = _mm512_reduce_add_ps(s##r##1);                                 \
+    out[r][2] = _mm512_reduce_add_ps(s##r##2);
+    DOT_DECL(0) DOT_DECL(1) DOT_DECL(2) DOT_DECL(3)
+    for (int k = 0; k < K; k += 16) {
+        const __mmask16 mask = head_mask(K - k);
+        const __m512 v0 = _mm512_maskz_loadu_ps(mask, b0 + k);
+        const __m512 v1 = _mm512_maskz_loadu_ps(mask, b1 + k);
+        const __m512 v2 = _mm512_maskz_loadu_ps(mask, b2 + k);
+        DOT_ROW(0) DOT_ROW(1) DOT_ROW(2) DOT_ROW(3)
+    }
+    DOT_OUT(0) DOT_OUT(1) DOT_OUT(2) DOT_OUT(3)
 }

@@ -19,12 +19,19 @@
 #define FER_GEMM_NR 32
 
 /* C[0..m) x [0..n) (m <= MR, n <= NR, row stride ldc) = alpha * a * b +
- * beta * C over kc steps; beta_zero: C is not read. b_stride is the
- * distance between consecutive k rows of b: NR for a packed panel, or the
- * leading dimension of an unpacked row-major op(B) when n == NR. */
-void fer_gemm_kernel_avx512(int kc, const float *a, const float *b, ptrdiff_t b_stride,
-                            float *c, ptrdiff_t ldc, int m, int n, float alpha,
-                            float beta, int beta_zero);
+ * beta * C over kc steps, a a packed A panel, b a packed B panel;
+ * beta_zero: C is not read. */
+void fer_gemm_kernel_avx512(int kc, const float *a, const float *b, float *c,
+                            ptrdiff_t ldc, int m, int n, float alpha, float beta,
+                            int beta_zero);
+
+/* The same with A read in place: a points at op(A)[i0][p0] of a row-major,
+ * untransposed A with leading dimension lda, and all MR rows must exist
+ * (m == MR). The same products are summed in the same order, so both
+ * kernels give the same bits. */
+void fer_gemm_kernel_rows_avx512(int kc, const float *a, ptrdiff_t lda, const float *b,
+                                 float *c, ptrdiff_t ldc, int m, int n, float alpha,
+                                 float beta, int beta_zero);
 
 /* Pack rows [i0, i0 + m) x columns [p0, p0 + kc) of op(A) into
  * ceil(m / MR) panels of MR * kc floats, one after another. */
@@ -35,5 +42,16 @@ void fer_gemm_pack_a_avx512(int trans, const float *A, ptrdiff_t lda, int i0, in
  * ceil(n / NR) panels of kc * NR floats, one after another. */
 void fer_gemm_pack_b_avx512(int trans, const float *B, ptrdiff_t ldb, int p0, int kc,
                             int j0, int n, float *dst);
+
+/* C[i][j] = T[j][i] + beta * C[i][j] for i < rows, j < cols (one
+ * rounding: a fused multiply-add); beta_zero: C is not read. */
+void fer_gemm_transpose_add_avx512(const float *t, ptrdiff_t ldt, int rows, int cols,
+                                   float beta, int beta_zero, float *c, ptrdiff_t ldc);
+
+/* out[r][q] = sum over k < K of a[r][k] * b[q][k]: 4 x 3 dot products of
+ * rows that run along K, summed 16 lanes wide and then across the lanes,
+ * always in the same order. */
+void fer_gemm_dot_tile_avx512(int K, const float *const a[4], const float *const b[3],
+                              float out[4][3]);
 
 #endif

@@ -11,6 +11,7 @@
 #include "error.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER; /* one job at a time */
@@ -29,6 +30,7 @@ static fer_parallel_fn job_fn;
 static void *job_ctx;
 static long job_n;
 static int job_parts;
+static atomic_int thread_count = 1; /* nworkers + 1, readable without locks */
 
 /* Set while a thread runs a part, so a nested loop runs serially. */
 static _Thread_local int inside_part;
@@ -98,6 +100,7 @@ int fer_parallel_set_threads(int n)
             }
             nworkers++;
         }
+        atomic_store(&thread_count, nworkers + 1);
     }
     pthread_mutex_unlock(&call_lock);
     return rc;
@@ -105,10 +108,9 @@ int fer_parallel_set_threads(int n)
 
 int fer_parallel_threads(void)
 {
-    pthread_mutex_lock(&call_lock);
-    int n = nworkers + 1;
-    pthread_mutex_unlock(&call_lock);
-    return n;
+    /* Not under call_lock: a loop's fn may ask (fer_sgemm sizes its split
+     * with it), and call_lock is held for the whole loop. */
+    return atomic_load(&thread_count);
 }
 
 void fer_parallel_for(long n, fer_parallel_fn fn, void *ctx)

@@ -25,7 +25,8 @@ typedef void (*fer_parallel_fn)(void *ctx, long begin, long end);
 #define FER_PARALLEL_MAX 64
 int fer_parallel_set_threads(int n);
 
-/* The current thread count (1 until set). */
+/* The current thread count (1 until set). May be called from inside a
+ * loop's fn. */
 int fer_parallel_threads(void);
 
 /* Run fn over [0, n) split into fer_parallel_threads() ranges (fewer when

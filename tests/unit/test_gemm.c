@@ -156,6 +156,7 @@ START_TEST(test_conv_shapes_rounded)
         {0, 0, 32, 4096, 9},    {0, 0, 64, 1024, 288}, {0, 1, 64, 288, 1024},
         {1, 0, 288, 1024, 64},  {0, 0, 128, 512, 576}, {0, 1, 128, 576, 512},
         {0, 0, 16, 40, 4608},   {1, 1, 33, 47, 1000},  {0, 1, 8, 147, 3136},
+        {0, 1, 32, 9, 4096},    {0, 1, 64, 7, 512},
     };
     struct fer_rng r;
     fer_rng_seed(&r, 3);
@@ -171,12 +172,16 @@ START_TEST(test_conv_shapes_rounded)
 }
 END_TEST
 
-/* The same bits for 1, 2 and 3 threads, on shapes that split over N,
- * over M (few columns) and over several K blocks. */
+/* The same bits for 1, 2 and 3 threads (products of at least 8 MFLOP:
+ * smaller ones run in the caller), on shapes that split over N,
+ * over M (few columns) and over several K blocks, on products computed
+ * transposed (a narrow output; A B^T with A the shorter) and as dot
+ * products (A B^T with a small output). */
 START_TEST(test_threads_bitwise)
 {
     static const int shapes[][5] = {
-        {0, 0, 64, 1000, 300}, {0, 1, 256, 40, 900}, {1, 0, 100, 257, 33}, {0, 0, 7, 3000, 17},
+        {0, 0, 64, 1000, 300}, {0, 1, 256, 40, 900}, {1, 0, 100, 257, 400},
+        {0, 0, 7, 3000, 200},  {0, 1, 64, 288, 1000}, {0, 1, 31, 33, 4100},
     };
     struct fer_rng r;
     fer_rng_seed(&r, 4);
@@ -202,6 +207,48 @@ START_TEST(test_threads_bitwise)
         fer_parallel_set_threads(1);
         free(first);
         drop(&p);
+    }
+}
+END_TEST
+
+struct nested {
+    struct problem p[4];
+    int rc[4];
+};
+
+static void run_nested(void *ctx, long begin, long end)
+{
+    struct nested *n = ctx;
+    for (long i = begin; i < end; i++)
+        n->rc[i] = run(&n->p[i]);
+}
+
+/* Called from inside a pool loop (two products at once, one per thread,
+ * each then run serially): no deadlock, and the bits of a lone call. */
+START_TEST(test_nested_in_parallel_loop)
+{
+    static struct nested n;
+    struct fer_rng r;
+    fer_rng_seed(&r, 6);
+    float *want[4];
+    for (int i = 0; i < 4; i++) {
+        make(&n.p[i], i & 1, i >> 1, 40 + i, 300, 500, 1.0f, 0.0f, &r, 0);
+        ck_assert_int_eq(run(&n.p[i]), 0);
+        const size_t bytes = sizeof(float) * (size_t)n.p[i].M * n.p[i].ldc;
+        want[i] = malloc(bytes);
+        ck_assert_ptr_nonnull(want[i]);
+        memcpy(want[i], n.p[i].C, bytes);
+        memcpy(n.p[i].C, n.p[i].C0, bytes);
+    }
+    ck_assert_int_eq(fer_parallel_set_threads(2), 0);
+    fer_parallel_for(4, run_nested, &n);
+    fer_parallel_set_threads(1);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(n.rc[i], 0);
+        ck_assert(memcmp(want[i], n.p[i].C,
+                         sizeof(float) * (size_t)n.p[i].M * n.p[i].ldc) == 0);
+        free(want[i]);
+        drop(&n.p[i]);
     }
 }
 END_TEST
@@ -284,6 +331,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, test_shapes_exact, 0, 4);
     tcase_add_test(tc, test_conv_shapes_rounded);
     tcase_add_test(tc, test_threads_bitwise);
+    tcase_add_test(tc, test_nested_in_parallel_loop);
     tcase_add_test(tc, test_degenerate);
     tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_backend_default);
