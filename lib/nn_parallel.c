@@ -7,8 +7,6 @@ void fer_nn_parallel_for(long n, double floats_per_item, fer_parallel_fn fn,
 {
     if (n <= 0)
         return;
-    /* Not fer_parallel_threads(): it takes the pool's lock, which an
-     * outer loop holds when this is called from inside one of its parts. */
     if (n == 1 || (double)n * floats_per_item < FER_NN_PARALLEL_MIN) {
         fn(ctx, 0, n);
         return;
