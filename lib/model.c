@@ -6,6 +6,7 @@
 #include "nn_conv.h"
 #include "nn_linear.h"
 #include "nn_misc.h"
+#include "nn_parallel.h"
 #include "nn_pool.h"
 #include "rng.h"
 
@@ -23,6 +24,8 @@ struct node {
     int in, in2;   /* value indices; in2 for OP_ADD */
     int in_place;  /* OP_RELU over its input's memory */
     int fused;     /* OP_BN: also applies the ReLU that follows (forward) */
+    int pooled;    /* OP_BN, fused: the ReLU's output feeds only the max
+                      pool two nodes on (see fused_pool) */
     char name[48]; /* module path, e.g. "layer1.0.conv1" */
     void *layer;   /* fer_conv2d, fer_batchnorm, fer_linear or fer_pool2d */
 };
@@ -113,7 +116,40 @@ static int add_maxpool(struct fer_model *m, int in, int k, int stride, int pad)
     if (p == NULL)
         return fer_fail("out of memory");
     *p = (struct fer_pool2d){k, stride, pad, 1};
-    return push_node(m, OP_MAXPOOL, in, -1, NULL, p);
+    int v = push_node(m, OP_MAXPOOL, in, -1, NULL, p);
+    /* bn -> relu (in place) -> this pool, in consecutive nodes: the
+     * batch norm may take over the pool's backward (fused_pool). */
+    const int pool = v - 1, bn = pool - 2;
+    if (v > 0 && bn >= 0 && m->nodes[bn].op == OP_BN && m->nodes[bn].fused &&
+        m->nodes[bn + 1].op == OP_RELU && m->nodes[bn + 1].in_place && in == bn + 2)
+        m->nodes[bn].pooled = 1;
+    return v;
+}
+
+/* The pool's backward can be left to the batch norm only if nothing else
+ * reads the rectified output (its gradient would then have other parts). */
+static void check_pooled(struct fer_model *m)
+{
+    for (int i = 0; i < m->n; i++) {
+        if (!m->nodes[i].pooled)
+            continue;
+        int readers = 0;
+        for (int k = 0; k < m->n; k++)
+            readers += (m->nodes[k].in == i + 2) + (m->nodes[k].in2 == i + 2);
+        m->nodes[i].pooled = readers == 1;
+    }
+}
+
+/* For batch norm node i: the index of the 2x2 max pool whose backward it
+ * fuses into its own (fer_batchnorm_relu_maxpool_backward), or -1 when it
+ * has none or the current shapes do not allow it. */
+static int fused_pool(const struct fer_model *m, int i)
+{
+    const struct node *nd = &m->nodes[i];
+    if (nd->op != OP_BN || !nd->pooled)
+        return -1;
+    return fer_batchnorm_maxpool_fusable(m->nodes[i + 2].layer, &m->values[i + 1]) ? i + 2
+                                                                                    : -1;
 }
 
 static int add_linear(struct fer_model *m, int in, const char *name, int fin, int fout)
@@ -293,6 +329,7 @@ struct fer_model *fer_model_new(const char *arch, int in_channels, int classes,
         fer_model_free(m);
         return NULL;
     }
+    check_pooled(m);
     m->values = calloc(m->n + 1, sizeof *m->values);
     m->grads = calloc(m->n + 1, sizeof *m->grads);
     if (m->values == NULL || m->grads == NULL) {
@@ -386,10 +423,31 @@ void fer_model_set_training(struct fer_model *m, int training)
             ((struct fer_batchnorm *)m->nodes[i].layer)->training = training;
 }
 
+/* dst = src (src NULL: dst = 0) over element ranges, for the threads. */
+struct set_job {
+    float *dst;
+    const float *src;
+};
+
+static void set_range(void *ctx, long begin, long end)
+{
+    const struct set_job *j = ctx;
+    if (j->src)
+        memcpy(j->dst + begin, j->src + begin, sizeof(float) * (end - begin));
+    else
+        memset(j->dst + begin, 0, sizeof(float) * (end - begin));
+}
+
+static void set_floats(float *dst, const float *src, size_t n)
+{
+    struct set_job j = {dst, src};
+    fer_nn_parallel_elements(n, src ? 2 : 1, set_range, &j);
+}
+
 void fer_model_zero_grad(struct fer_model *m)
 {
     for (int i = 0; i < m->n_params; i++)
-        fer_tensor_fill(m->params[i].grad, 0);
+        set_floats(m->params[i].grad->data, NULL, fer_tensor_numel(m->params[i].grad));
 }
 
 int fer_model_tensors(struct fer_model *m, const struct fer_model_tensor **list)
@@ -507,11 +565,22 @@ static struct fer_tensor *grad_target(struct fer_model *m, int v, struct fer_are
     return t;
 }
 
+struct add_job {
+    float *dst;
+    const float *src;
+};
+
+static void add_range(void *ctx, long begin, long end)
+{
+    const struct add_job *j = ctx;
+    for (long k = begin; k < end; k++)
+        j->dst[k] += j->src[k];
+}
+
 static void grad_add(struct fer_tensor *dst, const struct fer_tensor *src)
 {
-    size_t n = fer_tensor_numel(dst);
-    for (size_t k = 0; k < n; k++)
-        dst->data[k] += src->data[k];
+    struct add_job j = {dst->data, src->data};
+    fer_nn_parallel_elements(fer_tensor_numel(dst), 3, add_range, &j);
 }
 
 int fer_model_backward(struct fer_model *m, const struct fer_tensor *dout,
@@ -532,6 +601,12 @@ int fer_model_backward(struct fer_model *m, const struct fer_tensor *dout,
         struct node *nd = &m->nodes[i];
         const int out = i + 1;
         struct fer_tensor *g = &m->grads[out];
+        if (nd->op == OP_MAXPOOL && i >= 2 && fused_pool(m, i - 2) == i)
+            continue; /* done by the batch norm two nodes back */
+        /* A batch norm that fuses the pool starts from the pool's gradient. */
+        const int pool = fused_pool(m, i);
+        if (pool >= 0)
+            g = &m->grads[pool + 1];
         if (g->data == NULL)
             continue; /* value not used by anything downstream */
         if (nd->op == OP_ADD) {
@@ -546,7 +621,7 @@ int fer_model_backward(struct fer_model *m, const struct fer_tensor *dout,
                 } else {
                     if (fer_tensor_arena(&m->grads[v], a, g->ndim, g->shape) < 0)
                         return fer_fail_context("%s", m->arch);
-                    memcpy(m->grads[v].data, g->data, fer_tensor_numel(g) * sizeof(float));
+                    set_floats(m->grads[v].data, g->data, fer_tensor_numel(g));
                 }
             }
             continue;
@@ -573,10 +648,20 @@ int fer_model_backward(struct fer_model *m, const struct fer_tensor *dout,
             rc = fer_conv2d_backward(nd->layer, x, g, t, a);
             break;
         case OP_BN:
-            rc = fer_batchnorm_backward(nd->layer, x, g, t);
+            /* A fused batch norm masks g by its rectified output itself. */
+            if (pool >= 0)
+                rc = fer_batchnorm_relu_maxpool_backward(nd->layer, x, &m->values[out],
+                                                         m->nodes[pool].layer, g, t);
+            else if (nd->fused)
+                rc = fer_batchnorm_relu_backward(nd->layer, x, &m->values[out], g, t);
+            else
+                rc = fer_batchnorm_backward(nd->layer, x, g, t);
             break;
         case OP_RELU:
-            rc = t ? fer_relu_backward(&m->values[out], g, t) : 0;
+            /* In place over a fused batch norm's gradient: left to it (its
+             * mask is the same; applying it twice would change nothing). */
+            if (t && !(v > 0 && t->data == g->data && m->nodes[v - 1].fused))
+                rc = fer_relu_backward(&m->values[out], g, t);
             break;
         case OP_MAXPOOL:
             rc = t ? fer_maxpool2d_backward(nd->layer, x, g, t) : 0;

@@ -39,9 +39,11 @@ int fer_nn_check4(const char *who, const char *what, const struct fer_tensor *t,
 int fer_nn_check_same(const char *who, const char *what,
                       const struct fer_tensor *t, const struct fer_tensor *like);
 
-/* Use n threads in the engine: OpenBLAS's GEMMs and our own loops
- * (parallel.h); n = 0: as many as OpenBLAS uses by default
- * (OPENBLAS_NUM_THREADS, else the CPUs). Results are identical for a fixed
+/* Use n threads in the engine: our own loops and GEMMs (parallel.h,
+ * gemm.h) and OpenBLAS's; n = 0: as many as OpenBLAS uses by default
+ * (OPENBLAS_NUM_THREADS, else the CPUs). Our loops never let a sum depend
+ * on the split, so with fer_sgemm's own kernels results are bitwise
+ * identical for every thread count; on its OpenBLAS path, for a fixed
  * thread count. Returns 0, or -1 with fer_error() set if a worker could
  * not be started. */
 int fer_nn_set_threads(int n);

@@ -1,5 +1,7 @@
 #include "nn_activation.h"
 
+#include "nn_parallel.h"
+
 #include <math.h>
 
 static int check(const char *who, const struct fer_tensor *a, const struct fer_tensor *b,
@@ -42,14 +44,37 @@ static void relu_grad(const float *restrict y, const float *restrict dy,
         dx[i] = y[i] > 0 ? dy[i] : 0.0f;
 }
 
+/* The four loops above over element ranges, split over the threads. */
+struct relu_job {
+    const float *y; /* backward: the forward output */
+    const float *in;
+    float *out;
+};
+
+static void relu_range(void *ctx, long b, long e)
+{
+    const struct relu_job *j = ctx;
+    if (j->in == j->out)
+        relu_in_place(j->out + b, (size_t)(e - b));
+    else
+        relu_copy(j->in + b, j->out + b, (size_t)(e - b));
+}
+
+static void relu_grad_range(void *ctx, long b, long e)
+{
+    const struct relu_job *j = ctx;
+    if (j->in == j->out)
+        relu_grad_in_place(j->y + b, j->out + b, (size_t)(e - b));
+    else
+        relu_grad(j->y + b, j->in + b, j->out + b, (size_t)(e - b));
+}
+
 int fer_relu_forward(const struct fer_tensor *x, struct fer_tensor *y)
 {
     if (check("relu", x, y, NULL) < 0)
         return -1;
-    if (x->data == y->data)
-        relu_in_place(y->data, fer_tensor_numel(x));
-    else
-        relu_copy(x->data, y->data, fer_tensor_numel(x));
+    struct relu_job j = {NULL, x->data, y->data};
+    fer_nn_parallel_elements(fer_tensor_numel(x), 2, relu_range, &j);
     return 0;
 }
 
@@ -58,10 +83,8 @@ int fer_relu_backward(const struct fer_tensor *y, const struct fer_tensor *dy,
 {
     if (check("relu", y, dy, dx) < 0)
         return -1;
-    if (dx->data == dy->data)
-        relu_grad_in_place(y->data, dx->data, fer_tensor_numel(y));
-    else
-        relu_grad(y->data, dy->data, dx->data, fer_tensor_numel(y));
+    struct relu_job j = {y->data, dy->data, dx->data};
+    fer_nn_parallel_elements(fer_tensor_numel(y), 3, relu_grad_range, &j);
     return 0;
 }
 

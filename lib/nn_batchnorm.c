@@ -1,5 +1,7 @@
 #include "nn_batchnorm.h"
 
+#include "nn_parallel.h"
+#include "nn_pool.h"
 #include "nn_vec.h"
 
 #include <math.h>
@@ -107,8 +109,81 @@ static void plane_moments(const float *p, ptrdiff_t n, float shift, double *sum,
     *sq += q;
 }
 
+/* One layer call's work, split over channels: every per-channel sum stays
+ * in one thread, in the same order, so results do not depend on the
+ * thread count. */
+struct job {
+    struct fer_batchnorm *bn;
+    const float *x, *y, *dy; /* y: the rectified output (backward with relu) */
+    float *out;              /* forward: y; backward: dx (NULL: none) */
+    int N, relu;
+    ptrdiff_t S;
+    int H, W; /* with a fused 2x2 max pool: dy is its output gradient */
+    int pooled;
+};
+
+static void forward_channel(const struct job *j, int c)
+{
+    struct fer_batchnorm *bn = j->bn;
+    const int N = j->N, C = bn->channels;
+    const ptrdiff_t S = j->S;
+    const double M = (double)N * S;
+    double mean, invstd;
+    if (bn->training) {
+        /* One pass over the channel for both moments (the data are read
+         * once, not twice: batch norm is memory-bound), taken about one
+         * of its own values so that inputs with a large mean do not
+         * cancel: var = E[(x - k)^2] - (E[x - k])^2 loses little when k
+         * is within a few deviations of the mean. */
+        const float shift = j->x[(ptrdiff_t)c * S];
+        double sum = 0, sq = 0;
+        for (int n = 0; n < N; n++)
+            plane_moments(j->x + ((ptrdiff_t)n * C + c) * S, S, shift, &sum, &sq);
+        const double dm = sum / M;
+        mean = shift + dm;
+        double var = sq / M - dm * dm;
+        if (var < 0)
+            var = 0;
+        invstd = 1.0 / sqrt(var + bn->eps);
+        double m = bn->momentum;
+        bn->running_mean.data[c] = (float)((1 - m) * bn->running_mean.data[c] + m * mean);
+        bn->running_var.data[c] =
+            (float)((1 - m) * bn->running_var.data[c] + m * var * M / (M - 1));
+    } else {
+        mean = bn->running_mean.data[c];
+        invstd = 1.0 / sqrt((double)bn->running_var.data[c] + bn->eps);
+    }
+    bn->save_mean.data[c] = (float)mean;
+    bn->save_invstd.data[c] = (float)invstd;
+    /* y = x * scale + shift */
+    float scale = (float)(bn->weight.data[c] * invstd);
+    float shift = (float)(bn->bias.data[c] - mean * bn->weight.data[c] * invstd);
+    for (int n = 0; n < N; n++)
+        affine(j->x + ((ptrdiff_t)n * C + c) * S, j->out + ((ptrdiff_t)n * C + c) * S, S,
+               scale, shift, j->relu);
+}
+
+static void forward_channels(void *ctx, long begin, long end)
+{
+    for (long c = begin; c < end; c++)
+        forward_channel(ctx, (int)c);
+}
+
 static int forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
-                   struct fer_tensor *y, int relu);
+                   struct fer_tensor *y, int relu)
+{
+    int N = 0;
+    ptrdiff_t S = 0;
+    if (dims(bn, x, y, "output", &N, &S) < 0)
+        return -1;
+    if (bn->training && (double)N * S < 2)
+        return fer_fail("batchnorm: training needs more than one value per channel");
+    struct job j = {bn, x->data, NULL, NULL, y->data, N, relu, S, 0, 0, 0};
+    fer_nn_parallel_for(bn->channels, 2.0 * N * S, forward_channels, &j);
+    if (bn->training)
+        bn->num_batches_tracked++;
+    return 0;
+}
 
 int fer_batchnorm_forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
                           struct fer_tensor *y)
@@ -122,81 +197,145 @@ int fer_batchnorm_relu_forward(struct fer_batchnorm *bn, const struct fer_tensor
     return forward(bn, x, y, 1);
 }
 
-static int forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
-                   struct fer_tensor *y, int relu)
-{
-    int N = 0;
-    ptrdiff_t S = 0;
-    if (dims(bn, x, y, "output", &N, &S) < 0)
-        return -1;
-    const int C = bn->channels;
-    const double M = (double)N * S;
-    if (bn->training && M < 2)
-        return fer_fail("batchnorm: training needs more than one value per channel");
-    for (int c = 0; c < C; c++) {
-        double mean, invstd;
-        if (bn->training) {
-            /* One pass over the channel for both moments (the data are
-             * read once, not twice: batch norm is memory-bound), taken
-             * about one of its own values so that inputs with a large
-             * mean do not cancel: var = E[(x - k)^2] - (E[x - k])^2 loses
-             * little when k is within a few deviations of the mean. */
-            const float shift = x->data[(ptrdiff_t)c * S];
-            double sum = 0, sq = 0;
-            for (int n = 0; n < N; n++)
-                plane_moments(x->data + ((ptrdiff_t)n * C + c) * S, S, shift, &sum, &sq);
-            const double dm = sum / M;
-            mean = shift + dm;
-            double var = sq / M - dm * dm;
-            if (var < 0)
-                var = 0;
-            invstd = 1.0 / sqrt(var + bn->eps);
-            double m = bn->momentum;
-            bn->running_mean.data[c] =
-                (float)((1 - m) * bn->running_mean.data[c] + m * mean);
-            bn->running_var.data[c] =
-                (float)((1 - m) * bn->running_var.data[c] + m * var * M / (M - 1));
-        } else {
-            mean = bn->running_mean.data[c];
-            invstd = 1.0 / sqrt((double)bn->running_var.data[c] + bn->eps);
-        }
-        bn->save_mean.data[c] = (float)mean;
-        bn->save_invstd.data[c] = (float)invstd;
-        /* y = x * scale + shift */
-        float scale = (float)(bn->weight.data[c] * invstd);
-        float shift = (float)(bn->bias.data[c] - mean * bn->weight.data[c] * invstd);
-        for (int n = 0; n < N; n++)
-            affine(x->data + ((ptrdiff_t)n * C + c) * S, y->data + ((ptrdiff_t)n * C + c) * S,
-                   S, scale, shift, relu);
-    }
-    if (bn->training)
-        bn->num_batches_tracked++;
-    return 0;
-}
+/* Sums of d and of d * (p - mean) in 4 float lanes each; with r, d is
+ * taken as 0 where the rectified output r is not positive (ReLU's
+ * backward, folded into this pass). n is a multiple of 4; a plane may be
+ * fed in pieces (rows) with the same result as in one piece. */
+struct dot_acc {
+    fer_v4 a, b;
+};
 
-/* Adds the sums of d and of d * (p - mean) over a plane. */
-static void plane_dot(const float *p, const float *d, ptrdiff_t n, float mean,
-                      double *sum_d, double *sum_dp)
+static inline void dot_block(struct dot_acc *acc, const float *p, const float *d,
+                             const float *r, ptrdiff_t n, float mean)
 {
-    const fer_v4 m = fer_v4_set1(mean);
-    fer_v4 a = fer_v4_set1(0), b = a;
-    ptrdiff_t k = 0;
-    for (; k + 4 <= n; k += 4) {
+    const fer_v4 m = fer_v4_set1(mean), zero = fer_v4_set1(0);
+    fer_v4 a = acc->a, b = acc->b;
+    for (ptrdiff_t k = 0; k < n; k += 4) {
         fer_v4 dv = fer_v4_load(d + k);
+        if (r)
+            dv = (fer_v4)((fer_vi4)dv & (fer_v4_load(r + k) > zero));
         a += dv;
         b += dv * (fer_v4_load(p + k) - m);
     }
-    double sd = fer_v4_hsum(a), sp = fer_v4_hsum(b);
-    for (; k < n; k++) {
-        sd += d[k];
-        sp += (double)d[k] * (p[k] - mean);
+    acc->a = a;
+    acc->b = b;
+}
+
+/* Adds the sums of d and of d * (p - mean) over a plane, d masked by r as
+ * above. */
+static void plane_dot(const float *p, const float *d, const float *r, ptrdiff_t n,
+                      float mean, double *sum_d, double *sum_dp)
+{
+    struct dot_acc acc = {fer_v4_set1(0), fer_v4_set1(0)};
+    const ptrdiff_t n4 = n / 4 * 4;
+    dot_block(&acc, p, d, r, n4, mean);
+    double sd = fer_v4_hsum(acc.a), sp = fer_v4_hsum(acc.b);
+    for (ptrdiff_t k = n4; k < n; k++) {
+        float dk = r && !(r[k] > 0) ? 0.0f : d[k];
+        sd += dk;
+        sp += (double)dk * (p[k] - mean);
     }
     *sum_d += sd;
     *sum_dp += sp;
 }
 
-int fer_batchnorm_backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
-                           const struct fer_tensor *dy, struct fer_tensor *dx)
+/* q = a * d + b + e * (p - mean) over a plane, d masked by r as above. */
+static void plane_grad(const float *p, const float *d, const float *r, float *q,
+                       ptrdiff_t n, float a, float b, float e, float mean)
+{
+    const fer_v4 va = fer_v4_set1(a), vb = fer_v4_set1(b), ve = fer_v4_set1(e),
+                 vm = fer_v4_set1(mean), zero = fer_v4_set1(0);
+    ptrdiff_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        fer_v4 dv = fer_v4_load(d + k);
+        if (r)
+            dv = (fer_v4)((fer_vi4)dv & (fer_v4_load(r + k) > zero));
+        fer_v4_store(q + k, va * dv + vb + ve * (fer_v4_load(p + k) - vm));
+    }
+    for (; k < n; k++) {
+        float dk = r && !(r[k] > 0) ? 0.0f : d[k];
+        q[k] = a * dk + b + e * (p[k] - mean);
+    }
+}
+
+/* The widest plane the fused max pool path takes (its row buffer). */
+enum { POOL_MAX_W = 1024 };
+
+/* With a fused 2x2 max pool: the gradient of the rectified output y is
+ * the pool's backward, rebuilt two rows at a time. With dx wanted it is
+ * rebuilt straight into dx, masked by the ReLU there, and the second pass
+ * turns it into dx in place: the pool's gradient is never a tensor of its
+ * own, read back twice. Without dx, a row buffer that stays in L1 holds
+ * it. Sums are fed row by row, which plane_dot's lanes make the same as a
+ * whole plane. */
+static void pooled_dot(const struct job *j, ptrdiff_t o, float mean, double *sum_d,
+                       double *sum_dp)
+{
+    float buf[2 * POOL_MAX_W];
+    const int W = j->W, OW = j->W / 2;
+    const fer_v4 zero = fer_v4_set1(0);
+    struct dot_acc acc = {zero, zero};
+    for (int i = 0; i < j->H / 2; i++) {
+        const ptrdiff_t r = o + (ptrdiff_t)2 * i * W;
+        float *rows = j->out ? j->out + r : buf;
+        fer_maxpool2x2_grad_rows(j->y + r, j->y + r + W, j->dy + o / 4 + (ptrdiff_t)i * OW,
+                                 OW, rows, rows + W);
+        dot_block(&acc, j->x + r, rows, j->y + r, 2 * W, mean);
+        if (j->out)
+            for (int k = 0; k < 2 * W; k += 4) /* the mask dot_block applied, kept */
+                fer_v4_store(rows + k, (fer_v4)((fer_vi4)fer_v4_load(rows + k) &
+                                                 (fer_v4_load(j->y + r + k) > zero)));
+    }
+    *sum_d += fer_v4_hsum(acc.a);
+    *sum_dp += fer_v4_hsum(acc.b);
+}
+
+static void backward_channel(const struct job *j, int c)
+{
+    struct fer_batchnorm *bn = j->bn;
+    const int N = j->N, C = bn->channels;
+    const ptrdiff_t S = j->S;
+    const double M = (double)N * S;
+    const double mean = bn->save_mean.data[c], invstd = bn->save_invstd.data[c];
+    double sum_dy = 0, sum_dy_xhat = 0;
+    for (int n = 0; n < N; n++) {
+        const ptrdiff_t o = ((ptrdiff_t)n * C + c) * S;
+        if (j->pooled)
+            pooled_dot(j, o, (float)mean, &sum_dy, &sum_dy_xhat);
+        else
+            plane_dot(j->x + o, j->dy + o, j->y ? j->y + o : NULL, S, (float)mean, &sum_dy,
+                      &sum_dy_xhat);
+    }
+    sum_dy_xhat *= invstd;
+    bn->weight_grad.data[c] += (float)sum_dy_xhat;
+    bn->bias_grad.data[c] += (float)sum_dy;
+    if (j->out == NULL)
+        return;
+    const double g = bn->weight.data[c] * invstd;
+    /* Training: the batch statistics depend on x too, which subtracts the
+     * mean of dy and the projection of dy on xhat. */
+    const float a = (float)g;
+    const float b = bn->training ? (float)(-g * sum_dy / M) : 0.0f;
+    const float e = bn->training ? (float)(-g * sum_dy_xhat * invstd / M) : 0.0f;
+    for (int n = 0; n < N; n++) {
+        const ptrdiff_t o = ((ptrdiff_t)n * C + c) * S;
+        if (j->pooled) /* dx holds the masked gradient (pooled_dot) */
+            plane_grad(j->x + o, j->out + o, NULL, j->out + o, S, a, b, e, (float)mean);
+        else
+            plane_grad(j->x + o, j->dy + o, j->y ? j->y + o : NULL, j->out + o, S, a, b, e,
+                       (float)mean);
+    }
+}
+
+static void backward_channels(void *ctx, long begin, long end)
+{
+    for (long c = begin; c < end; c++)
+        backward_channel(ctx, (int)c);
+}
+
+static int backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
+                    const struct fer_tensor *y, const struct fer_tensor *dy,
+                    struct fer_tensor *dx)
 {
     int N = 0;
     ptrdiff_t S = 0;
@@ -204,39 +343,53 @@ int fer_batchnorm_backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
         return -1;
     if (dx && fer_nn_check_same("batchnorm", "input gradient", dx, x) < 0)
         return -1;
-    const int C = bn->channels;
-    const double M = (double)N * S;
-    for (int c = 0; c < C; c++) {
-        const double mean = bn->save_mean.data[c], invstd = bn->save_invstd.data[c];
-        double sum_dy = 0, sum_dy_xhat = 0;
-        for (int n = 0; n < N; n++)
-            plane_dot(x->data + ((ptrdiff_t)n * C + c) * S,
-                      dy->data + ((ptrdiff_t)n * C + c) * S, S, (float)mean, &sum_dy,
-                      &sum_dy_xhat);
-        sum_dy_xhat *= invstd;
-        bn->weight_grad.data[c] += (float)sum_dy_xhat;
-        bn->bias_grad.data[c] += (float)sum_dy;
-        if (dx == NULL)
-            continue;
-        const double g = bn->weight.data[c] * invstd;
-        /* Training: the batch statistics depend on x too, which subtracts
-         * the mean of dy and the projection of dy on xhat. */
-        const float a = (float)g;
-        const float b = bn->training ? (float)(-g * sum_dy / M) : 0.0f;
-        const float e = bn->training ? (float)(-g * sum_dy_xhat * invstd / M) : 0.0f;
-        for (int n = 0; n < N; n++) {
-            const float *p = x->data + ((ptrdiff_t)n * C + c) * S;
-            const float *d = dy->data + ((ptrdiff_t)n * C + c) * S;
-            float *q = dx->data + ((ptrdiff_t)n * C + c) * S;
-            const fer_v4 va = fer_v4_set1(a), vb = fer_v4_set1(b), ve = fer_v4_set1(e),
-                         vm = fer_v4_set1((float)mean);
-            ptrdiff_t k = 0;
-            for (; k + 4 <= S; k += 4)
-                fer_v4_store(q + k, va * fer_v4_load(d + k) + vb +
-                                        ve * (fer_v4_load(p + k) - vm));
-            for (; k < S; k++)
-                q[k] = a * d[k] + b + e * (p[k] - (float)mean);
-        }
-    }
+    if (y && fer_nn_check_same("batchnorm", "output", y, x) < 0)
+        return -1;
+    struct job j = {bn, x->data, y ? y->data : NULL, dy->data, dx ? dx->data : NULL,
+                    N, y != NULL, S, 0, 0, 0};
+    fer_nn_parallel_for(bn->channels, (y ? 4.0 : 3.0) * N * S, backward_channels, &j);
+    return 0;
+}
+
+int fer_batchnorm_backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
+                           const struct fer_tensor *dy, struct fer_tensor *dx)
+{
+    return backward(bn, x, NULL, dy, dx);
+}
+
+int fer_batchnorm_relu_backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
+                                const struct fer_tensor *y, const struct fer_tensor *dy,
+                                struct fer_tensor *dx)
+{
+    if (y == NULL)
+        return fer_fail("batchnorm: relu backward needs the output");
+    return backward(bn, x, y, dy, dx);
+}
+
+int fer_batchnorm_maxpool_fusable(const struct fer_pool2d *p, const struct fer_tensor *y)
+{
+    return p->kernel == 2 && p->stride == 2 && p->pad == 0 && y->ndim == 4 &&
+           y->shape[2] % 2 == 0 && y->shape[3] % 8 == 0 && y->shape[3] <= POOL_MAX_W;
+}
+
+int fer_batchnorm_relu_maxpool_backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
+                                        const struct fer_tensor *y,
+                                        const struct fer_pool2d *pool,
+                                        const struct fer_tensor *dpool, struct fer_tensor *dx)
+{
+    int N = 0;
+    ptrdiff_t S = 0;
+    if (dims(bn, x, y, "output", &N, &S) < 0)
+        return -1;
+    if (!fer_batchnorm_maxpool_fusable(pool, y))
+        return fer_fail("batchnorm: this pooling cannot be fused");
+    if (fer_nn_check4("batchnorm", "pool gradient", dpool, N, bn->channels, y->shape[2] / 2,
+                      y->shape[3] / 2) < 0)
+        return -1;
+    if (dx && fer_nn_check_same("batchnorm", "input gradient", dx, x) < 0)
+        return -1;
+    struct job j = {bn, x->data, y->data, dpool->data, dx ? dx->data : NULL,
+                    N, 1, S, y->shape[2], y->shape[3], 1};
+    fer_nn_parallel_for(bn->channels, 3.5 * N * S, backward_channels, &j);
     return 0;
 }

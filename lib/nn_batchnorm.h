@@ -7,6 +7,9 @@
  * using the UNBIASED batch variance (M / (M - 1), M = N*H*W) for
  * running_var, and counts num_batches_tracked. Evaluation mode normalises
  * with the running statistics. y = (x - mean) / sqrt(var + eps) * weight + bias.
+ * Channels are split over the engine's threads (parallel.h); each
+ * channel's sums stay in one thread, so results do not depend on the
+ * thread count.
  * Conventions (overwrite dx, accumulate parameter gradients): see nn.h.
  */
 #ifndef FER_NN_BATCHNORM_H
@@ -42,12 +45,38 @@ void fer_batchnorm_zero_grad(struct fer_batchnorm *bn);
 int fer_batchnorm_forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
                           struct fer_tensor *y);
 /* relu(batchnorm(x)) in one pass over memory, for a batch norm followed by
- * ReLU: backward is then fer_relu_backward on y followed by
- * fer_batchnorm_backward, as if the two had run separately. */
+ * ReLU: backward is then fer_batchnorm_relu_backward, or equally
+ * fer_relu_backward on y followed by fer_batchnorm_backward, as if the two
+ * had run separately. */
 int fer_batchnorm_relu_forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
                                struct fer_tensor *y);
 /* The gradient of the last forward (same x, same mode). */
 int fer_batchnorm_backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
                            const struct fer_tensor *dy, struct fer_tensor *dx);
+/* The gradient through relu(batchnorm(x)): dy is the gradient of the
+ * rectified output y (what fer_batchnorm_relu_forward wrote), taken as 0
+ * where y <= 0, in the same pass as batch norm's backward. Gives the same
+ * bits as fer_relu_backward followed by fer_batchnorm_backward. dx may not
+ * alias dy or y. */
+int fer_batchnorm_relu_backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
+                                const struct fer_tensor *y, const struct fer_tensor *dy,
+                                struct fer_tensor *dx);
+
+/* Fused backward of relu(batchnorm(x)) followed by 2x2 stride-2 max
+ * pooling, when fer_batchnorm_maxpool_fusable says so (H even, W a
+ * multiple of 8 and at most 1024): dpool is the pool's output gradient
+ * (N x C x H/2 x W/2) and y the rectified output the pool read. The
+ * pool's input gradient is rebuilt inside batch norm's first pass, straight
+ * into dx, which the second pass then overwrites in place; it is never a
+ * tensor of its own. Gives the same bits as fer_maxpool2d_backward,
+ * fer_relu_backward and fer_batchnorm_backward in turn. dx (NULL: only the
+ * parameter gradients) must not overlap x, y or dpool. Fails (fer_fail)
+ * when the pool is not fusable or a shape differs. */
+struct fer_pool2d;
+int fer_batchnorm_maxpool_fusable(const struct fer_pool2d *p, const struct fer_tensor *y);
+int fer_batchnorm_relu_maxpool_backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
+                                        const struct fer_tensor *y,
+                                        const struct fer_pool2d *pool,
+                                        const struct fer_tensor *dpool, struct fer_tensor *dx);
 
 #endif

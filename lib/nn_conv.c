@@ -1,6 +1,7 @@
 #include "nn_conv.h"
 
 #include "gemm.h"
+#include "nn_parallel.h"
 #include "nn_vec.h"
 
 #include <string.h>
@@ -150,119 +151,179 @@ static inline void zero_row(float *dst, int n)
  * range computation, a short copy and two fills, which dominated at 8-32
  * px outputs. Both 3 x 3 padding-1 forwards and every stride-1 input
  * gradient (a convolution of dy, padded to keep the width) take it. */
-static void im2col_same_width(const struct geom *g, const float *x, float *col,
-                              ptrdiff_t ld)
+NO_LIBC_CALLS static void im2col_same_width(const struct geom *g, const float *x, int ch,
+                                            float *col, ptrdiff_t ld)
 {
     const ptrdiff_t P = (ptrdiff_t)g->OH * g->OW;
-    for (int ch = 0; ch < g->C; ch++)
-        for (int ki = 0; ki < g->KH; ki++) {
-            /* Output rows oh in [rlo, rhi) read input row oh + offh. */
-            int offh = ki * g->DH - g->PH, rlo, rhi;
-            valid_range(g->OH, g->H, g->SH, offh, &rlo, &rhi);
-            for (int kj = 0; kj < g->KW; kj++) {
-                float *row = col + ((ptrdiff_t)(ch * g->KH + ki) * g->KW + kj) * ld;
-                int offw = kj - g->PW, lo, hi;
-                valid_range(g->OW, g->W, 1, offw, &lo, &hi);
-                if (rlo >= rhi || lo >= hi) {
-                    memset(row, 0, sizeof(float) * P);
+    for (int ki = 0; ki < g->KH; ki++) {
+        /* Output rows oh in [rlo, rhi) read input row oh + offh. */
+        int offh = ki * g->DH - g->PH, rlo, rhi;
+        valid_range(g->OH, g->H, g->SH, offh, &rlo, &rhi);
+        for (int kj = 0; kj < g->KW; kj++) {
+            float *row = col + ((ptrdiff_t)(ch * g->KH + ki) * g->KW + kj) * ld;
+            int offw = kj - g->PW, lo, hi;
+            valid_range(g->OW, g->W, 1, offw, &lo, &hi);
+            if (rlo >= rhi || lo >= hi) {
+                zero_row(row, (int)P);
+                continue;
+            }
+            const ptrdiff_t first = (ptrdiff_t)rlo * g->OW + lo;
+            const ptrdiff_t last = (ptrdiff_t)(rhi - 1) * g->OW + hi; /* exclusive */
+            /* The fills are an output row or so: inline, not libc calls. */
+            zero_row(row, (int)first);
+            memcpy(row + first, x + ((ptrdiff_t)ch * g->H + rlo + offh) * g->W + lo + offw,
+                   sizeof(float) * (last - first));
+            zero_row(row + last, (int)(P - last));
+            /* The edge columns: on the left for kj < PW, on the right for
+             * kj > PW, none for the centre column of the kernel. */
+            if (lo > 0)
+                for (int oh = rlo; oh < rhi; oh++)
+                    zero_row(row + (ptrdiff_t)oh * g->OW, lo);
+            if (hi < g->OW)
+                for (int oh = rlo; oh < rhi; oh++)
+                    zero_row(row + (ptrdiff_t)oh * g->OW + hi, g->OW - hi);
+        }
+    }
+}
+
+/* Unfold channel ch of one image's group (C x H x W) into its rows
+ * (ch, ki, kj) of OH*OW columns, row stride ld. */
+NO_LIBC_CALLS static void im2col(const struct geom *g, const float *x, int ch, float *col,
+                                 ptrdiff_t ld)
+{
+    if (g->SH == 1 && g->SW == 1 && g->DW == 1 && g->OW == g->W) {
+        im2col_same_width(g, x, ch, col, ld);
+        return;
+    }
+    for (int ki = 0; ki < g->KH; ki++)
+        for (int kj = 0; kj < g->KW; kj++) {
+            float *row = col + ((ptrdiff_t)(ch * g->KH + ki) * g->KW + kj) * ld;
+            int offw = kj * g->DW - g->PW, lo, hi;
+            valid_range(g->OW, g->W, g->SW, offw, &lo, &hi);
+            for (int oh = 0; oh < g->OH; oh++) {
+                float *dst = row + (ptrdiff_t)oh * g->OW;
+                int ih = oh * g->SH - g->PH + ki * g->DH;
+                if (ih < 0 || ih >= g->H) {
+                    zero_row(dst, g->OW);
                     continue;
                 }
-                const ptrdiff_t first = (ptrdiff_t)rlo * g->OW + lo;
-                const ptrdiff_t last = (ptrdiff_t)(rhi - 1) * g->OW + hi; /* exclusive */
-                memset(row, 0, sizeof(float) * first);
-                memcpy(row + first,
-                       x + ((ptrdiff_t)ch * g->H + rlo + offh) * g->W + lo + offw,
-                       sizeof(float) * (last - first));
-                memset(row + last, 0, sizeof(float) * (P - last));
-                for (int oh = rlo; oh < rhi; oh++) {
-                    float *r = row + (ptrdiff_t)oh * g->OW;
-                    for (int ow = 0; ow < lo; ow++)
-                        r[ow] = 0;
-                    for (int ow = hi; ow < g->OW; ow++)
-                        r[ow] = 0;
-                }
+                const float *src = x + ((ptrdiff_t)ch * g->H + ih) * g->W + offw;
+                for (int ow = 0; ow < lo; ow++)
+                    dst[ow] = 0;
+                if (g->SW == 1)
+                    copy_row(dst + lo, src + lo, hi - lo);
+                else
+                    for (int ow = lo; ow < hi; ow++)
+                        dst[ow] = src[ow * g->SW];
+                for (int ow = hi; ow < g->OW; ow++)
+                    dst[ow] = 0;
             }
         }
 }
 
-/* Unfold one image's group (C x H x W) into rows (c, ki, kj) of OH*OW
- * columns, row stride ld. */
-NO_LIBC_CALLS static void im2col(const struct geom *g, const float *x, float *col, ptrdiff_t ld)
+/* The adjoint of im2col for channel ch: dx's plane ch is overwritten with
+ * the sum of the column entries that read each pixel. */
+static void col2im(const struct geom *g, const float *col, ptrdiff_t ld, int ch, float *dx)
 {
-    if (g->SH == 1 && g->SW == 1 && g->DW == 1 && g->OW == g->W) {
-        im2col_same_width(g, x, col, ld);
-        return;
-    }
-    for (int ch = 0; ch < g->C; ch++)
-        for (int ki = 0; ki < g->KH; ki++)
-            for (int kj = 0; kj < g->KW; kj++) {
-                float *row = col + ((ptrdiff_t)(ch * g->KH + ki) * g->KW + kj) * ld;
-                int offw = kj * g->DW - g->PW, lo, hi;
-                valid_range(g->OW, g->W, g->SW, offw, &lo, &hi);
-                for (int oh = 0; oh < g->OH; oh++) {
-                    float *dst = row + (ptrdiff_t)oh * g->OW;
-                    int ih = oh * g->SH - g->PH + ki * g->DH;
-                    if (ih < 0 || ih >= g->H) {
-                        zero_row(dst, g->OW);
-                        continue;
-                    }
-                    const float *src = x + ((ptrdiff_t)ch * g->H + ih) * g->W + offw;
-                    for (int ow = 0; ow < lo; ow++)
-                        dst[ow] = 0;
-                    if (g->SW == 1)
-                        copy_row(dst + lo, src + lo, hi - lo);
-                    else
-                        for (int ow = lo; ow < hi; ow++)
-                            dst[ow] = src[ow * g->SW];
-                    for (int ow = hi; ow < g->OW; ow++)
-                        dst[ow] = 0;
-                }
+    memset(dx + (ptrdiff_t)ch * g->H * g->W, 0, sizeof(float) * g->H * g->W);
+    for (int ki = 0; ki < g->KH; ki++)
+        for (int kj = 0; kj < g->KW; kj++) {
+            const float *row = col + ((ptrdiff_t)(ch * g->KH + ki) * g->KW + kj) * ld;
+            int offw = kj * g->DW - g->PW, lo, hi;
+            valid_range(g->OW, g->W, g->SW, offw, &lo, &hi);
+            for (int oh = 0; oh < g->OH; oh++) {
+                int ih = oh * g->SH - g->PH + ki * g->DH;
+                if (ih < 0 || ih >= g->H)
+                    continue;
+                const float *src = row + (ptrdiff_t)oh * g->OW;
+                float *dst = dx + ((ptrdiff_t)ch * g->H + ih) * g->W + offw;
+                if (g->SW == 1)
+                    for (int ow = lo; ow < hi; ow++)
+                        dst[ow] += src[ow];
+                else
+                    for (int ow = lo; ow < hi; ow++)
+                        dst[ow * g->SW] += src[ow];
             }
+        }
 }
 
-/* The adjoint of im2col: add each column entry back to its input pixel. */
-static void col2im(const struct geom *g, const float *col, ptrdiff_t ld, float *dx)
+/* The copies around a GEMM of nn images, split over the threads by
+ * (image, channel) pair: every pair writes its own rows or plane, so the
+ * split changes no bit. Images are `xs` floats apart in x; image i's
+ * columns start at col + i * P (P = OH * OW) in rows ld floats apart. */
+enum copy_kind { IM2COL, COL2IM, BATCH, UNBATCH };
+
+struct copy_job {
+    enum copy_kind kind;
+    const struct geom *g;
+    const float *src;
+    float *dst;
+    ptrdiff_t xs, P, ld;
+    int C; /* channels per image: g->C, or the GEMM's rows for (un)batch */
+};
+
+NO_LIBC_CALLS static void copy_items(void *ctx, long begin, long end)
 {
-    for (int ch = 0; ch < g->C; ch++)
-        for (int ki = 0; ki < g->KH; ki++)
-            for (int kj = 0; kj < g->KW; kj++) {
-                const float *row =
-                    col + ((ptrdiff_t)(ch * g->KH + ki) * g->KW + kj) * ld;
-                int offw = kj * g->DW - g->PW, lo, hi;
-                valid_range(g->OW, g->W, g->SW, offw, &lo, &hi);
-                for (int oh = 0; oh < g->OH; oh++) {
-                    int ih = oh * g->SH - g->PH + ki * g->DH;
-                    if (ih < 0 || ih >= g->H)
-                        continue;
-                    const float *src = row + (ptrdiff_t)oh * g->OW;
-                    float *dst = dx + ((ptrdiff_t)ch * g->H + ih) * g->W + offw;
-                    if (g->SW == 1)
-                        for (int ow = lo; ow < hi; ow++)
-                            dst[ow] += src[ow];
-                    else
-                        for (int ow = lo; ow < hi; ow++)
-                            dst[ow * g->SW] += src[ow];
-                }
-            }
+    const struct copy_job *j = ctx;
+    for (long item = begin; item < end; item++) {
+        const int i = (int)(item / j->C), ch = (int)(item % j->C);
+        switch (j->kind) {
+        case IM2COL:
+            im2col(j->g, j->src + i * j->xs, ch, j->dst + i * j->P, j->ld);
+            break;
+        case COL2IM:
+            col2im(j->g, j->src + i * j->P, j->ld, ch, j->dst + i * j->xs);
+            break;
+        case BATCH: /* row ch of the GEMM matrix: channel ch of images 0..nn-1 */
+            copy_row(j->dst + (ch * (j->ld / j->P) + i) * j->P, j->src + i * j->xs + ch * j->P,
+                     (int)j->P);
+            break;
+        case UNBATCH:
+            copy_row(j->dst + i * j->xs + ch * j->P, j->src + (ch * (j->ld / j->P) + i) * j->P,
+                     (int)j->P);
+            break;
+        }
+    }
+}
+
+static void copy_run(const struct copy_job *j, int nn, double floats_per_item)
+{
+    fer_nn_parallel_for((long)nn * j->C, floats_per_item, copy_items, (void *)j);
+}
+
+/* im2col of nn images x (xs floats apart) into col (row stride nn * P). */
+static void im2col_images(const struct geom *g, const float *x, ptrdiff_t xs, int nn,
+                          float *col)
+{
+    const ptrdiff_t P = (ptrdiff_t)g->OH * g->OW;
+    struct copy_job j = {IM2COL, g, x, col, xs, P, nn * P, g->C};
+    copy_run(&j, nn, 1.2 * g->KH * g->KW * P);
+}
+
+/* col2im of nn images' columns into dx (images xs floats apart), overwriting. */
+static void col2im_images(const struct geom *g, const float *col, int nn, float *dx,
+                          ptrdiff_t xs)
+{
+    const ptrdiff_t P = (ptrdiff_t)g->OH * g->OW;
+    struct copy_job j = {COL2IM, g, col, dx, xs, P, nn * P, g->C};
+    copy_run(&j, nn, 2.0 * g->KH * g->KW * P);
 }
 
 /* A batched GEMM's rows hold nn images side by side: row o of the
- * Og x (nn*P) matrix m is channel o of images 0..nn-1. unbatch copies them
+ * rows x (nn*P) matrix m is channel o of images 0..nn-1. unbatch copies them
  * out to images `stride` floats apart, batch gathers them in. */
-NO_LIBC_CALLS static void unbatch(const float *m, int nn, int Og, ptrdiff_t P, float *img,
-                                  ptrdiff_t stride)
+static void unbatch(const float *m, int nn, int rows, ptrdiff_t P, float *img,
+                    ptrdiff_t stride)
 {
-    for (int i = 0; i < nn; i++)
-        for (int o = 0; o < Og; o++)
-            copy_row(img + i * stride + o * P, m + (o * nn + i) * P, (int)P);
+    struct copy_job j = {UNBATCH, NULL, m, img, stride, P, nn * P, rows};
+    copy_run(&j, nn, 2.0 * P);
 }
 
-NO_LIBC_CALLS static void batch(const float *img, ptrdiff_t stride, int nn, int Og,
-                                ptrdiff_t P, float *m)
+static void batch(const float *img, ptrdiff_t stride, int nn, int rows, ptrdiff_t P,
+                  float *m)
 {
-    for (int i = 0; i < nn; i++)
-        for (int o = 0; o < Og; o++)
-            copy_row(m + (o * nn + i) * P, img + i * stride + o * P, (int)P);
+    struct copy_job j = {BATCH, NULL, img, m, stride, P, nn * P, rows};
+    copy_run(&j, nn, 2.0 * P);
 }
 
 static int is_pointwise(const struct fer_conv2d_spec *s)
@@ -337,9 +398,8 @@ int fer_conv2d_forward(const struct fer_conv2d *c, const struct fer_tensor *x,
                 continue;
             }
             const ptrdiff_t ld = nn * P;
-            for (int i = 0; i < nn; i++)
-                im2col(&g, x->data + (n0 + i) * xs + (ptrdiff_t)gi * g.C * g.H * g.W,
-                       col + i * P, ld);
+            im2col_images(&g, x->data + n0 * xs + (ptrdiff_t)gi * g.C * g.H * g.W, xs, nn,
+                          col);
             if (nn == 1) {
                 fer_sgemm(FER_NO_TRANS, FER_NO_TRANS, Og, P, K, 1.0f,
                             w, K, col, P, 0.0f, y->data + n0 * ys + gi * Og * P, P);
@@ -365,10 +425,15 @@ int fer_conv2d_forward(const struct fer_conv2d *c, const struct fer_tensor *x,
  * with weight[o, c] rotated by 180 degrees, dy padded by k - 1 - pad: a
  * convolution of dy, computed as im2col + GEMM like the forward. It
  * replaces the K x P column gradient (a GEMM output nine times dx's size
- * for 3x3, zeroed by OpenBLAS first) and col2im's scattered adds. */
+ * for 3x3, zeroed by OpenBLAS first) and col2im's scattered adds. Not
+ * when the output has many more channels than the input (a first layer
+ * on grey images): dy's columns are then that many times larger than the
+ * column gradient, and the GEMM has a single row (1 -> 32 channels at
+ * 64 px: 5 GFLOP/s flipped). */
 static int is_flippable(const struct fer_conv2d_spec *s)
 {
-    return s->stride_h == 1 && s->stride_w == 1 && s->dilation_h == 1 &&
+    return s->out_channels <= 4 * s->in_channels && s->stride_h == 1 && s->stride_w == 1 &&
+           s->dilation_h == 1 &&
            s->dilation_w == 1 && s->pad_h <= s->kernel_h - 1 &&
            s->pad_w <= s->kernel_w - 1;
 }
@@ -380,16 +445,36 @@ static struct geom flipped_geom(const struct geom *g, int Og)
                          g->KH - 1 - g->PH, g->KW - 1 - g->PW, 1, 1};
 }
 
-/* One group's weights w (Og x C x KH x KW) as wf (C x Og x KH x KW),
- * each kernel rotated by 180 degrees. */
-static void flip_weights(const struct geom *g, int Og, const float *w, float *wf)
+/* Each group's weights (Og x C x KH x KW) as (C x Og x KH x KW), each
+ * kernel rotated by 180 degrees; split over the threads by output
+ * channel, which owns its own entries of wf. */
+struct flip_job {
+    const struct geom *g;
+    int Og;
+    const float *w;
+    float *wf;
+};
+
+static void flip_items(void *ctx, long begin, long end)
 {
-    const int kk = g->KH * g->KW;
-    for (int o = 0; o < Og; o++)
-        for (int ch = 0; ch < g->C; ch++)
+    const struct flip_job *j = ctx;
+    const int kk = j->g->KH * j->g->KW, C = j->g->C, Og = j->Og;
+    for (long item = begin; item < end; item++) {
+        const int o = (int)(item % Og);
+        const ptrdiff_t group = (item / Og) * (ptrdiff_t)Og * C * kk;
+        const float *w = j->w + group;
+        float *wf = j->wf + group;
+        for (int ch = 0; ch < C; ch++)
             for (int k = 0; k < kk; k++)
                 wf[((ptrdiff_t)ch * Og + o) * kk + (kk - 1 - k)] =
-                    w[((ptrdiff_t)o * g->C + ch) * kk + k];
+                    w[((ptrdiff_t)o * C + ch) * kk + k];
+    }
+}
+
+static void flip_weights(const struct geom *g, int G, int Og, const float *w, float *wf)
+{
+    struct flip_job j = {g, Og, w, wf};
+    fer_nn_parallel_for((long)G * Og, 2.0 * g->C * g->KH * g->KW, flip_items, &j);
 }
 
 int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
@@ -442,11 +527,7 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
             return fer_fail_context("conv2d");
     }
     if (flip)
-        for (int gi = 0; gi < G; gi++)
-            flip_weights(&g, Og, c->weight.data + (ptrdiff_t)gi * Og * K,
-                         wf + (ptrdiff_t)gi * Og * K);
-    else if (dx && !pointwise)
-        memset(dx->data, 0, sizeof(float) * fer_tensor_numel(dx));
+        flip_weights(&g, G, Og, c->weight.data, wf);
     for (int n0 = 0; n0 < N; n0 += nb) {
         int nn = N - n0 < nb ? N - n0 : nb;
         for (int gi = 0; gi < G; gi++) {
@@ -473,9 +554,8 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
                 batch(dy->data + n0 * ys + gi * Og * P, ys, nn, Og, P, tmp);
                 dyg = tmp;
             }
-            for (int i = 0; i < nn; i++)
-                im2col(&g, x->data + (n0 + i) * xs + (ptrdiff_t)gi * g.C * g.H * g.W,
-                       col + i * P, ld);
+            im2col_images(&g, x->data + n0 * xs + (ptrdiff_t)gi * g.C * g.H * g.W, xs, nn,
+                          col);
             fer_sgemm(FER_NO_TRANS, FER_TRANS, Og, K, ld, 1.0f, dyg,
                         ld, col, ld, 1.0f, dw, K);
             if (dx == NULL)
@@ -484,8 +564,7 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
                 /* dx (C x nn*Pd) = wf (C x Kd) * columns of the padded dy. */
                 const ptrdiff_t ldd = nn * Pd, gs = (ptrdiff_t)g.C * Pd;
                 float *dxg = dx->data + n0 * xs + gi * gs;
-                for (int i = 0; i < nn; i++)
-                    im2col(&gd, dy->data + (n0 + i) * ys + gi * Og * P, dcol + i * Pd, ldd);
+                im2col_images(&gd, dy->data + n0 * ys + gi * Og * P, ys, nn, dcol);
                 fer_sgemm(FER_NO_TRANS, FER_NO_TRANS, g.C, ldd, Kd, 1.0f,
                             wf + (ptrdiff_t)gi * Og * K, Kd, dcol, ldd, 0.0f,
                             nn == 1 ? dxg : dtmp, ldd);
@@ -495,9 +574,8 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
             }
             fer_sgemm(FER_TRANS, FER_NO_TRANS, K, ld, Og, 1.0f, w, K,
                         dyg, ld, 0.0f, dcol, ld);
-            for (int i = 0; i < nn; i++)
-                col2im(&g, dcol + i * P, ld,
-                       dx->data + (n0 + i) * xs + (ptrdiff_t)gi * g.C * g.H * g.W);
+            col2im_images(&g, dcol, nn,
+                          dx->data + n0 * xs + (ptrdiff_t)gi * g.C * g.H * g.W, xs);
         }
     }
     fer_arena_release(scratch, mark);

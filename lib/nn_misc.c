@@ -1,7 +1,21 @@
 #include "nn_misc.h"
 
+#include "nn_parallel.h"
+
 #include <math.h>
 #include <string.h>
+
+struct add_job {
+    const float *a, *b;
+    float *y;
+};
+
+static void add_range(void *ctx, long begin, long end)
+{
+    const struct add_job *j = ctx;
+    for (long i = begin; i < end; i++)
+        j->y[i] = j->a[i] + j->b[i];
+}
 
 int fer_add_forward(const struct fer_tensor *a, const struct fer_tensor *b,
                     struct fer_tensor *y)
@@ -10,9 +24,8 @@ int fer_add_forward(const struct fer_tensor *a, const struct fer_tensor *b,
         fer_nn_check_same("add", "second input", b, a) < 0 ||
         fer_nn_check_same("add", "output", y, a) < 0)
         return -1;
-    size_t n = fer_tensor_numel(a);
-    for (size_t i = 0; i < n; i++)
-        y->data[i] = a->data[i] + b->data[i];
+    struct add_job j = {a->data, b->data, y->data};
+    fer_nn_parallel_elements(fer_tensor_numel(a), 3, add_range, &j);
     return 0;
 }
 

@@ -1,5 +1,6 @@
 #include "nn_pool.h"
 
+#include "nn_parallel.h"
 #include "nn_vec.h"
 
 #include <math.h>
@@ -138,37 +139,122 @@ static int is_2x2(const struct fer_pool2d *p)
     return p->kernel == 2 && p->stride == 2 && p->pad == 0;
 }
 
+/* One call's planes (n, c), split over the threads: each plane's output
+ * and gradient are its own. */
+struct pool_job {
+    const struct fer_pool2d *p;
+    const float *x, *dy;
+    float *out;
+    int H, W, OH, OW;
+};
+
+static void maxpool_2x2_plane(const struct pool_job *j, ptrdiff_t pl)
+{
+    const int H = j->H, W = j->W, OH = j->OH, OW = j->OW;
+    for (int i = 0; i < OH; i++) {
+        const float *r0 = j->x + (pl * H + 2 * i) * W, *r1 = r0 + W;
+        float *out = j->out + (pl * OH + i) * OW;
+        int k = 0;
+        for (; k + 4 <= OW; k += 4)
+            fer_v4_store(out + k, windows4(r0 + 2 * k, r1 + 2 * k).max);
+        for (; k < OW; k++)
+            out[k] = max4(r0 + 2 * k, r1 + 2 * k);
+    }
+}
+
+static void maxpool_plane(const struct pool_job *j, ptrdiff_t pl)
+{
+    if (is_2x2(j->p)) {
+        maxpool_2x2_plane(j, pl);
+        return;
+    }
+    const int H = j->H, W = j->W, OH = j->OH, OW = j->OW;
+    const float *in = j->x + pl * H * W;
+    float *out = j->out + pl * OH * OW;
+    for (int i = 0; i < OH; i++)
+        for (int k = 0; k < OW; k++) {
+            int h0, h1, w0, w1;
+            window(j->p, H, W, i, k, &h0, &h1, &w0, &w1);
+            out[i * OW + k] = window_max(in, W, h0, h1, w0, w1);
+        }
+}
+
+static void maxpool_planes(void *ctx, long begin, long end)
+{
+    for (long pl = begin; pl < end; pl++)
+        maxpool_plane(ctx, pl);
+}
+
 int fer_maxpool2d_forward(const struct fer_pool2d *p, const struct fer_tensor *x,
                           struct fer_tensor *y)
 {
     if (check(p, x, y, "output") < 0)
         return -1;
-    const int H = x->shape[2], W = x->shape[3], OH = y->shape[2], OW = y->shape[3];
-    const ptrdiff_t planes = (ptrdiff_t)x->shape[0] * x->shape[1];
-    if (is_2x2(p)) {
-        for (ptrdiff_t pl = 0; pl < planes; pl++)
-            for (int i = 0; i < OH; i++) {
-                const float *r0 = x->data + (pl * H + 2 * i) * W, *r1 = r0 + W;
-                float *out = y->data + (pl * OH + i) * OW;
-                int j = 0;
-                for (; j + 4 <= OW; j += 4)
-                    fer_v4_store(out + j, windows4(r0 + 2 * j, r1 + 2 * j).max);
-                for (; j < OW; j++)
-                    out[j] = max4(r0 + 2 * j, r1 + 2 * j);
-            }
-        return 0;
-    }
-    for (ptrdiff_t pl = 0; pl < planes; pl++) {
-        const float *in = x->data + pl * H * W;
-        float *out = y->data + pl * OH * OW;
-        for (int i = 0; i < OH; i++)
-            for (int j = 0; j < OW; j++) {
-                int h0, h1, w0, w1;
-                window(p, H, W, i, j, &h0, &h1, &w0, &w1);
-                out[i * OW + j] = window_max(in, W, h0, h1, w0, w1);
-            }
-    }
+    struct pool_job j = {p, x->data, NULL, y->data, x->shape[2], x->shape[3],
+                         y->shape[2], y->shape[3]};
+    fer_nn_parallel_for((long)x->shape[0] * x->shape[1],
+                        (double)j.H * j.W + (double)j.OH * j.OW, maxpool_planes, &j);
     return 0;
+}
+
+void fer_maxpool2x2_grad_rows(const float *r0, const float *r1, const float *g, int OW,
+                              float *d0, float *d1)
+{
+    int k = 0;
+    for (; k + 4 <= OW; k += 4) {
+        struct win4 w = windows4(r0 + 2 * k, r1 + 2 * k);
+        fer_vi4 gv = (fer_vi4)fer_v4_load(g + k);
+        fer_v4 top = (fer_v4)(gv & ~w.kpair), bot = (fer_v4)(gv & w.kpair);
+        fer_v4 a = (fer_v4)((fer_vi4)top & ~w.kab), b = (fer_v4)((fer_vi4)top & w.kab);
+        fer_v4 c = (fer_v4)((fer_vi4)bot & ~w.kcd), d = (fer_v4)((fer_vi4)bot & w.kcd);
+        fer_v4_store(d0 + 2 * k, fer_v4_zip_lo(a, b));
+        fer_v4_store(d0 + 2 * k + 4, fer_v4_zip_hi(a, b));
+        fer_v4_store(d1 + 2 * k, fer_v4_zip_lo(c, d));
+        fer_v4_store(d1 + 2 * k + 4, fer_v4_zip_hi(c, d));
+    }
+    for (; k < OW; k++) {
+        int m = argmax4(r0 + 2 * k, r1 + 2 * k);
+        (m < 2 ? d0 : d1)[2 * k + (m & 1)] = g[k];
+    }
+}
+
+/* The 2x2 vector path writes whole windows, zeros included; the scalar
+ * tail and any border row or column it leaves are cleared first. */
+static void maxpool_2x2_grad_plane(const struct pool_job *j, ptrdiff_t pl)
+{
+    const int H = j->H, W = j->W, OH = j->OH, OW = j->OW;
+    if (!(H == 2 * OH && W == 2 * OW && OW % 4 == 0))
+        memset(j->out + pl * H * W, 0, sizeof(float) * H * W);
+    for (int i = 0; i < OH; i++) {
+        const float *r0 = j->x + (pl * H + 2 * i) * W;
+        float *d0 = j->out + (pl * H + 2 * i) * W;
+        fer_maxpool2x2_grad_rows(r0, r0 + W, j->dy + (pl * OH + i) * OW, OW, d0, d0 + W);
+    }
+}
+
+static void maxpool_grad_plane(const struct pool_job *j, ptrdiff_t pl)
+{
+    if (is_2x2(j->p)) {
+        maxpool_2x2_grad_plane(j, pl);
+        return;
+    }
+    const int H = j->H, W = j->W, OH = j->OH, OW = j->OW;
+    const float *in = j->x + pl * H * W;
+    const float *g = j->dy + pl * OH * OW;
+    float *out = j->out + pl * H * W;
+    memset(out, 0, sizeof(float) * H * W);
+    for (int i = 0; i < OH; i++)
+        for (int k = 0; k < OW; k++) {
+            int h0, h1, w0, w1;
+            window(j->p, H, W, i, k, &h0, &h1, &w0, &w1);
+            out[argmax(in, W, h0, h1, w0, w1)] += g[i * OW + k];
+        }
+}
+
+static void maxpool_grad_planes(void *ctx, long begin, long end)
+{
+    for (long pl = begin; pl < end; pl++)
+        maxpool_grad_plane(ctx, pl);
 }
 
 int fer_maxpool2d_backward(const struct fer_pool2d *p, const struct fer_tensor *x,
@@ -177,50 +263,10 @@ int fer_maxpool2d_backward(const struct fer_pool2d *p, const struct fer_tensor *
     if (check(p, x, dy, "output gradient") < 0 ||
         fer_nn_check_same("pool2d", "input gradient", dx, x) < 0)
         return -1;
-    const int H = x->shape[2], W = x->shape[3], OH = dy->shape[2], OW = dy->shape[3];
-    const ptrdiff_t planes = (ptrdiff_t)x->shape[0] * x->shape[1];
-    /* The 2x2 vector path writes whole windows, zeros included; clear
-     * first only when a scalar tail or an uncovered border row or column
-     * remains. */
-    if (!(is_2x2(p) && H == 2 * OH && W == 2 * OW && OW % 4 == 0))
-        memset(dx->data, 0, sizeof(float) * fer_tensor_numel(dx));
-    if (is_2x2(p)) {
-        for (ptrdiff_t pl = 0; pl < planes; pl++)
-            for (int i = 0; i < OH; i++) {
-                const float *r0 = x->data + (pl * H + 2 * i) * W, *r1 = r0 + W;
-                const float *g = dy->data + (pl * OH + i) * OW;
-                float *d0 = dx->data + (pl * H + 2 * i) * W, *d1 = d0 + W;
-                int j = 0;
-                for (; j + 4 <= OW; j += 4) {
-                    /* Whole windows are written, zeros included. */
-                    struct win4 w = windows4(r0 + 2 * j, r1 + 2 * j);
-                    fer_vi4 gv = (fer_vi4)fer_v4_load(g + j);
-                    fer_v4 top = (fer_v4)(gv & ~w.kpair), bot = (fer_v4)(gv & w.kpair);
-                    fer_v4 a = (fer_v4)((fer_vi4)top & ~w.kab), b = (fer_v4)((fer_vi4)top & w.kab);
-                    fer_v4 c = (fer_v4)((fer_vi4)bot & ~w.kcd), d = (fer_v4)((fer_vi4)bot & w.kcd);
-                    fer_v4_store(d0 + 2 * j, fer_v4_zip_lo(a, b));
-                    fer_v4_store(d0 + 2 * j + 4, fer_v4_zip_hi(a, b));
-                    fer_v4_store(d1 + 2 * j, fer_v4_zip_lo(c, d));
-                    fer_v4_store(d1 + 2 * j + 4, fer_v4_zip_hi(c, d));
-                }
-                for (; j < OW; j++) {
-                    int k = argmax4(r0 + 2 * j, r1 + 2 * j);
-                    (k < 2 ? d0 : d1)[2 * j + (k & 1)] = g[j];
-                }
-            }
-        return 0;
-    }
-    for (ptrdiff_t pl = 0; pl < planes; pl++) {
-        const float *in = x->data + pl * H * W;
-        const float *g = dy->data + pl * OH * OW;
-        float *out = dx->data + pl * H * W;
-        for (int i = 0; i < OH; i++)
-            for (int j = 0; j < OW; j++) {
-                int h0, h1, w0, w1;
-                window(p, H, W, i, j, &h0, &h1, &w0, &w1);
-                out[argmax(in, W, h0, h1, w0, w1)] += g[i * OW + j];
-            }
-    }
+    struct pool_job j = {p, x->data, dy->data, dx->data, x->shape[2], x->shape[3],
+                         dy->shape[2], dy->shape[3]};
+    fer_nn_parallel_for((long)x->shape[0] * x->shape[1],
+                        2.0 * j.H * j.W + (double)j.OH * j.OW, maxpool_grad_planes, &j);
     return 0;
 }
 
@@ -295,19 +341,40 @@ static int check_global(const struct fer_tensor *x, const struct fer_tensor *y,
     return 0;
 }
 
+struct gap_job {
+    const float *in;
+    float *out;
+    ptrdiff_t S;
+};
+
+static void gap_planes(void *ctx, long begin, long end)
+{
+    const struct gap_job *j = ctx;
+    for (long pl = begin; pl < end; pl++) {
+        const float *in = j->in + pl * j->S;
+        float s = 0;
+        for (ptrdiff_t k = 0; k < j->S; k++)
+            s += in[k];
+        j->out[pl] = s / (float)j->S;
+    }
+}
+
+static void gap_grad_planes(void *ctx, long begin, long end)
+{
+    const struct gap_job *j = ctx;
+    for (long pl = begin; pl < end; pl++) {
+        float v = j->in[pl] / (float)j->S, *out = j->out + pl * j->S;
+        for (ptrdiff_t k = 0; k < j->S; k++)
+            out[k] = v;
+    }
+}
+
 int fer_global_avgpool_forward(const struct fer_tensor *x, struct fer_tensor *y)
 {
     if (check_global(x, y, "input", "output") < 0)
         return -1;
-    const ptrdiff_t planes = (ptrdiff_t)x->shape[0] * x->shape[1];
-    const ptrdiff_t S = (ptrdiff_t)x->shape[2] * x->shape[3];
-    for (ptrdiff_t pl = 0; pl < planes; pl++) {
-        const float *in = x->data + pl * S;
-        float s = 0;
-        for (ptrdiff_t k = 0; k < S; k++)
-            s += in[k];
-        y->data[pl] = s / (float)S;
-    }
+    struct gap_job j = {x->data, y->data, (ptrdiff_t)x->shape[2] * x->shape[3]};
+    fer_nn_parallel_for((long)x->shape[0] * x->shape[1], (double)j.S, gap_planes, &j);
     return 0;
 }
 
@@ -315,12 +382,8 @@ int fer_global_avgpool_backward(const struct fer_tensor *dy, struct fer_tensor *
 {
     if (check_global(dx, dy, "input gradient", "output gradient") < 0)
         return -1;
-    const ptrdiff_t planes = (ptrdiff_t)dx->shape[0] * dx->shape[1];
-    const ptrdiff_t S = (ptrdiff_t)dx->shape[2] * dx->shape[3];
-    for (ptrdiff_t pl = 0; pl < planes; pl++) {
-        float v = dy->data[pl] / (float)S, *out = dx->data + pl * S;
-        for (ptrdiff_t k = 0; k < S; k++)
-            out[k] = v;
-    }
+    struct gap_job j = {dy->data, dx->data, (ptrdiff_t)dx->shape[2] * dx->shape[3]};
+    fer_nn_parallel_for((long)dx->shape[0] * dx->shape[1], (double)j.S, gap_grad_planes,
+                        &j);
     return 0;
 }

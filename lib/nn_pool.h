@@ -26,6 +26,15 @@ int fer_maxpool2d_forward(const struct fer_pool2d *p, const struct fer_tensor *x
                           struct fer_tensor *y);
 int fer_maxpool2d_backward(const struct fer_pool2d *p, const struct fer_tensor *x,
                            const struct fer_tensor *dy, struct fer_tensor *dx);
+/* For layers that fuse 2x2 stride-2 max pooling's backward into their
+ * own pass (fer_batchnorm_relu_maxpool_backward): the input gradient of
+ * input rows r0, r1 (2i, 2i + 1 of a plane, width >= 2 * OW) from output
+ * gradient row g (OW values), written to d0, d1 (the first 2 * OW values
+ * of each; when OW % 4 == 0 all of them, zeros included, else only the
+ * maxima: clear them first). */
+void fer_maxpool2x2_grad_rows(const float *r0, const float *r1, const float *g, int OW,
+                              float *d0, float *d1);
+
 int fer_avgpool2d_forward(const struct fer_pool2d *p, const struct fer_tensor *x,
                           struct fer_tensor *y);
 /* Average pooling's gradient does not depend on x: only dx's shape is used. */

@@ -1,6 +1,7 @@
 #include "optim.h"
 
 #include "error.h"
+#include "nn_parallel.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -101,17 +102,33 @@ struct fer_tensor *fer_optim_state(struct fer_optim *o, int i, int k)
     return &o->state[2 * i + k];
 }
 
+/* The options are tested once per call, outside the loops: with them
+ * inside, GCC kept a branch per element and did not vectorise. */
 static void sgd_update(const struct fer_optim_spec *s, float lr, int first, float wd,
-                       float *p, const float *g, float *buf, size_t n)
+                       float *restrict p, const float *restrict g, float *restrict buf,
+                       size_t n)
 {
     const float mom = s->momentum, damp = 1 - s->dampening;
-    for (size_t k = 0; k < n; k++) {
-        float d = g[k] + wd * p[k];
-        if (buf) {
-            buf[k] = first ? d : mom * buf[k] + damp * d;
-            d = s->nesterov ? d + mom * buf[k] : buf[k];
+    if (buf == NULL) {
+        for (size_t k = 0; k < n; k++)
+            p[k] -= lr * (g[k] + wd * p[k]);
+    } else if (first) {
+        for (size_t k = 0; k < n; k++) {
+            float d = g[k] + wd * p[k];
+            buf[k] = d;
+            p[k] -= lr * (s->nesterov ? d + mom * d : d);
         }
-        p[k] -= lr * d;
+    } else if (s->nesterov) {
+        for (size_t k = 0; k < n; k++) {
+            float d = g[k] + wd * p[k];
+            buf[k] = mom * buf[k] + damp * d;
+            p[k] -= lr * (d + mom * buf[k]);
+        }
+    } else {
+        for (size_t k = 0; k < n; k++) {
+            buf[k] = mom * buf[k] + damp * (g[k] + wd * p[k]);
+            p[k] -= lr * buf[k];
+        }
     }
 }
 
@@ -130,6 +147,28 @@ static void adamw_update(const struct fer_optim_spec *s, float lr, int64_t t, fl
     }
 }
 
+/* One parameter's update over element ranges, split over the threads:
+ * every element is updated on its own, so the split changes no bit. */
+struct update_job {
+    const struct fer_optim *o;
+    float lr, wd;
+    float *p, *m, *v;
+    const float *g;
+};
+
+static void update_range(void *ctx, long b, long e)
+{
+    const struct update_job *j = ctx;
+    const struct fer_optim *o = j->o;
+    size_t n = (size_t)(e - b);
+    if (o->spec.kind == FER_OPTIM_SGD)
+        sgd_update(&o->spec, j->lr, o->steps == 1, j->wd, j->p + b, j->g + b,
+                   j->m ? j->m + b : NULL, n);
+    else
+        adamw_update(&o->spec, j->lr, o->steps, j->wd, j->p + b, j->g + b, j->m + b,
+                     j->v + b, n);
+}
+
 int fer_optim_step(struct fer_optim *o, float lr)
 {
     if (!(lr >= 0))
@@ -137,14 +176,10 @@ int fer_optim_step(struct fer_optim *o, float lr)
     o->steps++;
     for (int i = 0; i < o->n; i++) {
         const struct fer_param *pa = &o->params[i];
-        float wd = pa->no_decay ? 0 : o->spec.weight_decay;
-        size_t n = fer_tensor_numel(pa->value);
-        if (o->spec.kind == FER_OPTIM_SGD)
-            sgd_update(&o->spec, lr, o->steps == 1, wd, pa->value->data, pa->grad->data,
-                       o->state[2 * i].data, n);
-        else
-            adamw_update(&o->spec, lr, o->steps, wd, pa->value->data, pa->grad->data,
-                         o->state[2 * i].data, o->state[2 * i + 1].data, n);
+        struct update_job j = {o, lr, pa->no_decay ? 0 : o->spec.weight_decay,
+                               pa->value->data, o->state[2 * i].data,
+                               o->state[2 * i + 1].data, pa->grad->data};
+        fer_nn_parallel_elements(fer_tensor_numel(pa->value), 4, update_range, &j);
     }
     return 0;
 }

@@ -1,6 +1,8 @@
 #include "nn_fixture.h"
 
+#include "nn_activation.h"
 #include "nn_batchnorm.h"
+#include "nn_pool.h"
 
 #include <math.h>
 
@@ -147,6 +149,104 @@ START_TEST(test_bn_finite_differences)
 }
 END_TEST
 
+/* The fused relu backward equals ReLU's backward followed by batch norm's,
+ * to the bit: input gradient and both parameter gradients, in training
+ * and evaluation mode, with planes of 9 values (a vector tail) and exact
+ * zeros in the output (the ReLU's cut). */
+START_TEST(test_bn_relu_backward_equals_unfused)
+{
+    struct fer_rng rng;
+    fer_rng_seed(&rng, 5);
+    for (int training = 0; training < 2; training++) {
+        struct fer_batchnorm a, b;
+        ck_assert_int_eq(fer_batchnorm_init(&a, 3, 1e-5f, 0.1f), 0);
+        ck_assert_int_eq(fer_batchnorm_init(&b, 3, 1e-5f, 0.1f), 0);
+        nn_randn(&a.weight, &rng);
+        nn_randn(&a.bias, &rng);
+        fer_tensor_copy(&b.weight, &a.weight);
+        fer_tensor_copy(&b.bias, &a.bias);
+        a.training = b.training = training;
+        struct fer_tensor x, y, y2, dy, g, dxa, dxb;
+        fer_tensor_alloc(&x, 4, (int[]){4, 3, 3, 3});
+        y = nn_zeros_like(&x), y2 = nn_zeros_like(&x), dy = nn_zeros_like(&x);
+        g = nn_zeros_like(&x), dxa = nn_zeros_like(&x), dxb = nn_zeros_like(&x);
+        nn_randn(&x, &rng);
+        nn_randn(&dy, &rng);
+        ck_assert_int_eq(fer_batchnorm_relu_forward(&a, &x, &y), 0);
+        ck_assert_int_eq(fer_batchnorm_relu_forward(&b, &x, &y2), 0);
+        ck_assert_int_eq(memcmp(y.data, y2.data, sizeof(float) * fer_tensor_numel(&y)), 0);
+        int cut = 0;
+        for (size_t i = 0; i < fer_tensor_numel(&y); i++)
+            cut += y.data[i] == 0;
+        ck_assert_int_gt(cut, 0);
+        ck_assert_int_eq(fer_batchnorm_relu_backward(&a, &x, &y, &dy, &dxa), 0);
+        ck_assert_int_eq(fer_relu_backward(&y2, &dy, &g), 0);
+        ck_assert_int_eq(fer_batchnorm_backward(&b, &x, &g, &dxb), 0);
+        size_t n = fer_tensor_numel(&x);
+        ck_assert_int_eq(memcmp(dxa.data, dxb.data, sizeof(float) * n), 0);
+        ck_assert_int_eq(memcmp(a.weight_grad.data, b.weight_grad.data, 3 * sizeof(float)), 0);
+        ck_assert_int_eq(memcmp(a.bias_grad.data, b.bias_grad.data, 3 * sizeof(float)), 0);
+        struct fer_tensor *all[] = {&x, &y, &y2, &dy, &g, &dxa, &dxb};
+        for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+            fer_tensor_free(all[i]);
+        fer_batchnorm_free(&a);
+        fer_batchnorm_free(&b);
+    }
+}
+END_TEST
+
+/* Batch norm + ReLU + 2x2 max pool backward in one pass equals the three
+ * backward passes in turn, to the bit, in training mode with several
+ * images and channels (planes of 6 x 16: three row pairs, 8 windows a
+ * row), and when the pool's shape cannot be fused it says so. */
+START_TEST(test_bn_relu_maxpool_backward_equals_unfused)
+{
+    struct fer_rng rng;
+    fer_rng_seed(&rng, 9);
+    struct fer_batchnorm a, b;
+    ck_assert_int_eq(fer_batchnorm_init(&a, 3, 1e-5f, 0.1f), 0);
+    ck_assert_int_eq(fer_batchnorm_init(&b, 3, 1e-5f, 0.1f), 0);
+    nn_randn(&a.weight, &rng);
+    nn_randn(&a.bias, &rng);
+    fer_tensor_copy(&b.weight, &a.weight);
+    fer_tensor_copy(&b.bias, &a.bias);
+    const struct fer_pool2d pool = {2, 2, 0, 1};
+    struct fer_tensor x, y, p, dp, g, g2, dxa, dxb;
+    fer_tensor_alloc(&x, 4, (int[]){2, 3, 6, 16});
+    fer_tensor_alloc(&p, 4, (int[]){2, 3, 3, 8});
+    y = nn_zeros_like(&x), g = nn_zeros_like(&x), g2 = nn_zeros_like(&x);
+    dxa = nn_zeros_like(&x), dxb = nn_zeros_like(&x), dp = nn_zeros_like(&p);
+    nn_randn(&x, &rng);
+    nn_randn(&dp, &rng);
+    ck_assert_int_eq(fer_batchnorm_relu_forward(&a, &x, &y), 0);
+    ck_assert_int_eq(fer_batchnorm_relu_forward(&b, &x, &y), 0);
+    ck_assert_int_eq(fer_maxpool2d_forward(&pool, &y, &p), 0);
+    ck_assert(fer_batchnorm_maxpool_fusable(&pool, &y));
+    ck_assert_int_eq(fer_batchnorm_relu_maxpool_backward(&a, &x, &y, &pool, &dp, &dxa), 0);
+    ck_assert_int_eq(fer_maxpool2d_backward(&pool, &y, &dp, &g), 0);
+    ck_assert_int_eq(fer_relu_backward(&y, &g, &g2), 0);
+    ck_assert_int_eq(fer_batchnorm_backward(&b, &x, &g2, &dxb), 0);
+    size_t n = fer_tensor_numel(&x);
+    ck_assert_int_eq(memcmp(dxa.data, dxb.data, sizeof(float) * n), 0);
+    ck_assert_int_eq(memcmp(a.weight_grad.data, b.weight_grad.data, 3 * sizeof(float)), 0);
+    ck_assert_int_eq(memcmp(a.bias_grad.data, b.bias_grad.data, 3 * sizeof(float)), 0);
+    /* Some windows' maxima were cut by the ReLU: the mask mattered. */
+    int cut = 0;
+    for (size_t i = 0; i < fer_tensor_numel(&p); i++)
+        cut += p.data[i] == 0;
+    ck_assert_int_gt(cut, 0);
+    struct fer_tensor odd;
+    fer_tensor_alloc(&odd, 4, (int[]){2, 3, 6, 12});
+    ck_assert(!fer_batchnorm_maxpool_fusable(&pool, &odd));
+    ck_assert_int_eq(fer_batchnorm_relu_maxpool_backward(&a, &odd, &odd, &pool, &dp, NULL), -1);
+    struct fer_tensor *all[] = {&x, &y, &p, &dp, &g, &g2, &dxa, &dxb, &odd};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        fer_tensor_free(all[i]);
+    fer_batchnorm_free(&a);
+    fer_batchnorm_free(&b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("nn_batchnorm");
@@ -155,6 +255,8 @@ int main(void)
     tcase_add_test(tc, test_bn_rejects_single_value);
     tcase_add_test(tc, test_bn_large_mean);
     tcase_add_test(tc, test_bn_finite_differences);
+    tcase_add_test(tc, test_bn_relu_backward_equals_unfused);
+    tcase_add_test(tc, test_bn_relu_maxpool_backward_equals_unfused);
     suite_add_tcase(s, tc);
     return fer_run_suite(s);
 }
