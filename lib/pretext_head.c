@@ -27,11 +27,22 @@ static void add_param(struct fer_pretext_head *h, const char *name, struct fer_t
     h->params[i] = (struct fer_param){h->names[i], v, g, no_decay};
 }
 
-int fer_pretext_head_init(struct fer_pretext_head *h, enum fer_head_kind kind, int features,
-                          int n, int classes, int hidden, uint64_t seed)
+/* The width of what the relational head's first layer reads per pair. */
+static int pair_width(const struct fer_pretext_head *h)
+{
+    return h->pairs == FER_PAIR_ABS ? h->features : 2 * h->features;
+}
+
+static int head_init(struct fer_pretext_head *h, enum fer_head_kind kind, int features, int n,
+                     int classes, int hidden, enum fer_pair_features pairs, uint64_t seed)
 {
     memset(h, 0, sizeof *h);
     h->kind = kind;
+    if (kind == FER_HEAD_RELATIONAL) {
+        if (pairs != FER_PAIR_ABS && pairs != FER_PAIR_ABS_SQUARE && pairs != FER_PAIR_ABS_PRODUCT)
+            return fer_fail("pretext head: unknown pair features %d", (int)pairs);
+        h->pairs = pairs;
+    }
     h->features = features;
     int per_row = kind == FER_HEAD_LINEAR || kind == FER_HEAD_PROJECTION;
     h->n = per_row ? 1 : n;
@@ -62,11 +73,11 @@ int fer_pretext_head_init(struct fer_pretext_head *h, enum fer_head_kind kind, i
         break;
     case FER_HEAD_RELATIONAL:
         if (hidden > 0)
-            rc = fer_linear_init(&h->pair, features, hidden, 1);
+            rc = fer_linear_init(&h->pair, pair_width(h), hidden, 1);
         if (rc == 0)
             /* No bias: it would add (n-1) b to every logit, which the
              * softmax ignores. */
-            rc = fer_linear_init(&h->score, hidden > 0 ? hidden : features, 1, 0);
+            rc = fer_linear_init(&h->score, hidden > 0 ? hidden : pair_width(h), 1, 0);
         break;
     }
     if (rc != 0) {
@@ -93,6 +104,18 @@ int fer_pretext_head_init(struct fer_pretext_head *h, enum fer_head_kind kind, i
         add_param(h, name, &h->score.bias, &h->score.bias_grad, 1);
     }
     return 0;
+}
+
+int fer_pretext_head_init(struct fer_pretext_head *h, enum fer_head_kind kind, int features,
+                          int n, int classes, int hidden, uint64_t seed)
+{
+    return head_init(h, kind, features, n, classes, hidden, FER_PAIR_ABS, seed);
+}
+
+int fer_pretext_head_init_relational(struct fer_pretext_head *h, int features, int n, int hidden,
+                                     enum fer_pair_features pairs, uint64_t seed)
+{
+    return head_init(h, FER_HEAD_RELATIONAL, features, n, n, hidden, pairs, seed);
 }
 
 void fer_pretext_head_free(struct fer_pretext_head *h)
@@ -136,7 +159,8 @@ static int pairs_per_example(int n)
     return n * (n - 1) / 2;
 }
 
-/* |f_p - f_q| for every unordered pair p < q of every example. */
+/* For every unordered pair p < q of every example: |f_p - f_q|, then
+ * (f_p - f_q)^2 or f_p * f_q if the head has them. */
 static void pair_differences(const struct fer_pretext_head *h, const float *f, int batch,
                              float *out)
 {
@@ -147,6 +171,12 @@ static void pair_differences(const struct fer_pretext_head *h, const float *f, i
                 const float *fp = f + ((size_t)b * n + p) * d, *fq = f + ((size_t)b * n + q) * d;
                 for (int i = 0; i < d; i++)
                     *out++ = fabsf(fp[i] - fq[i]);
+                if (h->pairs == FER_PAIR_ABS_SQUARE)
+                    for (int i = 0; i < d; i++)
+                        *out++ = (fp[i] - fq[i]) * (fp[i] - fq[i]);
+                else if (h->pairs == FER_PAIR_ABS_PRODUCT)
+                    for (int i = 0; i < d; i++)
+                        *out++ = fp[i] * fq[i];
             }
 }
 
@@ -155,7 +185,7 @@ static int relational_forward(struct fer_pretext_head *h, const struct fer_tenso
 {
     int n = h->n, P = pairs_per_example(n);
     int rows = batch * P;
-    if (fer_tensor_arena(&h->saved_pairs, a, 2, (int[]){rows, h->features}) != 0)
+    if (fer_tensor_arena(&h->saved_pairs, a, 2, (int[]){rows, pair_width(h)}) != 0)
         return -1;
     pair_differences(h, feat->data, batch, h->saved_pairs.data);
     const struct fer_tensor *in = &h->saved_pairs;
@@ -214,11 +244,12 @@ static int relational_backward(struct fer_pretext_head *h, const struct fer_tens
                                struct fer_tensor *dfeat, struct fer_arena *a)
 {
     int n = h->n, d = h->features, P = pairs_per_example(n), rows = batch * P;
+    int w = pair_width(h);
     struct fer_arena_mark mark = fer_arena_mark(a);
     struct fer_tensor ds, dpairs, dhidden;
     int rc = -1;
     if (fer_tensor_arena(&ds, a, 2, (int[]){rows, 1}) != 0 ||
-        fer_tensor_arena(&dpairs, a, 2, (int[]){rows, d}) != 0)
+        fer_tensor_arena(&dpairs, a, 2, (int[]){rows, w}) != 0)
         goto end;
     /* s_pq feeds logit p and logit q. */
     for (int b = 0, k = 0; b < batch; b++)
@@ -245,11 +276,19 @@ static int relational_backward(struct fer_pretext_head *h, const struct fer_tens
             for (int p = 0; p < n; p++)
                 for (int q = p + 1; q < n; q++, k++) {
                     size_t ip = ((size_t)b * n + p) * d, iq = ((size_t)b * n + q) * d;
-                    const float *g = dpairs.data + (size_t)k * d;
+                    const float *g = dpairs.data + (size_t)k * w, *g2 = g + d;
                     for (int i = 0; i < d; i++) {
                         /* d|x|/dx = sign(x), 0 at 0 as in PyTorch. */
                         float diff = f[ip + i] - f[iq + i];
                         float v = diff > 0 ? g[i] : diff < 0 ? -g[i] : 0;
+                        if (h->pairs == FER_PAIR_ABS_SQUARE) {
+                            v += 2 * diff * g2[i];
+                        } else if (h->pairs == FER_PAIR_ABS_PRODUCT) {
+                            /* The product is not a function of the
+                             * difference: each side gets the other. */
+                            dfeat->data[ip + i] += f[iq + i] * g2[i];
+                            dfeat->data[iq + i] += f[ip + i] * g2[i];
+                        }
                         dfeat->data[ip + i] += v;
                         dfeat->data[iq + i] -= v;
                     }

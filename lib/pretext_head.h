@@ -30,6 +30,13 @@
  *                        Tensors head.pair.weight [H, D], head.pair.bias
  *                        [H], head.score.weight [1, H]
  *                        (hidden 0: only head.score.weight [1, D]).
+ *                        fer_pretext_head_init_relational can widen the
+ *                        pair's input to 2D: |f_p - f_q| followed by
+ *                        (f_p - f_q)^2 (FER_PAIR_ABS_SQUARE) or by
+ *                        f_p * f_q elementwise (FER_PAIR_ABS_PRODUCT; both
+ *                        symmetric in p, q, so the head stays equivariant);
+ *                        head.pair.weight is then [H, 2D] (hidden 0:
+ *                        head.score.weight [1, 2D]).
  *  FER_HEAD_PROJECTION  contrastive (SimCLR's projection head): each row
  *                        z = W2 relu(W1 f + b1) + b2, `classes` outputs
  *                        (the embedding width), n is 1. Tensors
@@ -49,9 +56,13 @@
 
 enum fer_head_kind { FER_HEAD_LINEAR, FER_HEAD_CONCAT, FER_HEAD_RELATIONAL, FER_HEAD_PROJECTION };
 
+/* What the relational head sees of a pair of frames (see above). */
+enum fer_pair_features { FER_PAIR_ABS, FER_PAIR_ABS_SQUARE, FER_PAIR_ABS_PRODUCT };
+
 struct fer_pretext_head {
     enum fer_head_kind kind;
     int features, n, classes, hidden;
+    enum fer_pair_features pairs; /* relational only; FER_PAIR_ABS otherwise */
     struct fer_linear pair;  /* relational with hidden > 0; projection fc1 */
     struct fer_linear score; /* linear/concat: the fc; relational: the score */
     struct fer_param params[4];
@@ -67,6 +78,10 @@ struct fer_pretext_head {
  * +-1/sqrt(fan_in)) from the seed. Returns 0 or -1 with fer_error set. */
 int fer_pretext_head_init(struct fer_pretext_head *h, enum fer_head_kind kind, int features,
                           int n, int classes, int hidden, uint64_t seed);
+/* A relational head (as fer_pretext_head_init with FER_HEAD_RELATIONAL and
+ * classes = n) whose pairs are described by `pairs`. Same return. */
+int fer_pretext_head_init_relational(struct fer_pretext_head *h, int features, int n, int hidden,
+                                     enum fer_pair_features pairs, uint64_t seed);
 void fer_pretext_head_free(struct fer_pretext_head *h);
 void fer_pretext_head_zero_grad(struct fer_pretext_head *h);
 

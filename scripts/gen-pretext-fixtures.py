@@ -8,13 +8,15 @@ Same file format as scripts/gen-nn-fixtures.py ("FERNNFX1", named float32
 tensors). Each case holds the head's parameters, features "feat"
 ((B n) x D, example-major), targets "target" (as floats), the mean
 cross-entropy "loss", its gradients with respect to the features and every
-parameter (torch.autograd), and "cfg" = [kind, n, D, hidden, classes]
-with kind 0 linear, 1 concat, 2 relational, 3 projection (its "loss" is a
-cross-entropy over the embedding too: any differentiable loss checks the
-backward pass).
+parameter (torch.autograd), and "cfg" = [kind, n, D, hidden, classes,
+pairs] with kind 0 linear, 1 concat, 2 relational, 3 projection (its
+"loss" is a cross-entropy over the embedding too: any differentiable loss
+checks the backward pass) and pairs the relational head's pair features
+(enum fer_pair_features: 0 |d|, 1 |d| and d^2, 2 |d| and f_p * f_q).
 
 The relational head, in PyTorch terms (lib/pretext_head.h):
     d = (f[:, p] - f[:, q]).abs()            for every pair p < q
+        (pairs 1: cat(d, (f[:, p] - f[:, q])**2); pairs 2: cat(d, f[:, p] * f[:, q]))
     s = score(relu(pair(d)))                  (hidden 0: score(d))
     logit[:, p] = sum of s over the pairs that contain p
 
@@ -43,11 +45,20 @@ def save(case, tensors):
     fixture_file.save(OUT, case, tensors)
 
 
-def relational(feat, n, pair, score):
+def pair_input(fp, fq, kind):
+    d = (fp - fq).abs()
+    if kind == 1:
+        return torch.cat([d, (fp - fq) ** 2], 1)
+    if kind == 2:
+        return torch.cat([d, fp * fq], 1)
+    return d
+
+
+def relational(feat, n, pair, score, kind=0):
     b = feat.shape[0] // n
     f = feat.reshape(b, n, -1)
     pairs = list(itertools.combinations(range(n), 2))
-    d = torch.stack([(f[:, p] - f[:, q]).abs() for p, q in pairs], 1)  # b x P x D
+    d = torch.stack([pair_input(f[:, p], f[:, q], kind) for p, q in pairs], 1)  # b x P x W
     h = d.reshape(b * len(pairs), -1)
     if pair is not None:
         h = F.relu(pair(h))
@@ -58,7 +69,7 @@ def relational(feat, n, pair, score):
     return logits
 
 
-def case(name, kind, n, d, hidden, classes, batch):
+def case(name, kind, n, d, hidden, classes, batch, pairs=0):
     feat = torch.randn(batch * n, d, requires_grad=True)
     out = {}
     if kind == 3:
@@ -66,9 +77,10 @@ def case(name, kind, n, d, hidden, classes, batch):
         logits = fc2(F.relu(fc1(feat)))
         mods = {"head.fc1": fc1, "head.fc2": fc2}
     elif kind == 2:
-        pair = torch.nn.Linear(d, hidden) if hidden else None
-        score = torch.nn.Linear(hidden if hidden else d, 1, bias=False)
-        logits = relational(feat, n, pair, score)
+        w = d if pairs == 0 else 2 * d
+        pair = torch.nn.Linear(w, hidden) if hidden else None
+        score = torch.nn.Linear(hidden if hidden else w, 1, bias=False)
+        logits = relational(feat, n, pair, score, pairs)
         mods = {"head.score": score}
         if pair is not None:
             mods["head.pair"] = pair
@@ -80,7 +92,7 @@ def case(name, kind, n, d, hidden, classes, batch):
     target = torch.randint(0, classes, (batch,))
     loss = F.cross_entropy(logits, target)
     loss.backward()
-    out["cfg"] = torch.tensor([kind, n, d, hidden, classes], dtype=torch.float32)
+    out["cfg"] = torch.tensor([kind, n, d, hidden, classes, pairs], dtype=torch.float32)
     out["feat"] = feat
     out["dfeat"] = feat.grad
     out["target"] = target.float()
@@ -182,3 +194,8 @@ contrastive_case("contrastive_default", 12, 2, 8, 0.1, 0.1)
 contrastive_case("contrastive_missing", 7, 3, 6, 0.2, 0.35, missing=5)
 contrastive_case("contrastive_all", 5, 2, 5, 0.5, 1.0, missing=2)
 contrastive_case("contrastive_no_negatives", 6, 0, 7, 0.3, 0.5)
+
+# Appended last, so that the cases above keep their random numbers.
+case("relational_square_n3", 2, 3, 8, 6, 3, 5, pairs=1)
+case("relational_product_n5", 2, 5, 7, 4, 5, 4, pairs=2)
+case("relational_linear_square_n3", 2, 3, 6, 0, 3, 4, pairs=1)

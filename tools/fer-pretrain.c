@@ -36,12 +36,14 @@ static const char *const task_names[] = {"middle", "rotation", "contrastive", NU
 static const char *const head_names[] = {"relational", "concat", NULL};
 static const char *const optim_names[] = {"adamw", "sgd", NULL};
 static const char *const augment_names[] = {"none", "shared", NULL};
+/* In the order of enum fer_pair_features. */
+static const char *const pair_names[] = {"abs", "abs+square", "abs+product", NULL};
 
 enum {
     OPT_TASK = FER_OPT_LONG, OPT_ARCH, OPT_HEAD, OPT_HIDDEN, OPT_VAL, OPT_EPOCHS, OPT_BATCH,
     OPT_LR, OPT_OPTIMIZER, OPT_WD, OPT_SIZE, OPT_CHANNELS, OPT_SEED, OPT_LOG, OPT_MAX_ARR,
     OPT_CKPT_EVERY, OPT_CKPT, OPT_RESUME, OPT_TEMPERATURE, OPT_EMBEDDING, OPT_GAMMA,
-    OPT_HARD_NEGATIVES, OPT_AUGMENT, OPT_SELECT,
+    OPT_HARD_NEGATIVES, OPT_AUGMENT, OPT_SELECT, OPT_PAIR_FEATURES,
 };
 
 static const struct fer_option options[] = {
@@ -50,6 +52,9 @@ static const struct fer_option options[] = {
     {"head", OPT_HEAD, "HEAD", "middle: relational (default) or concat (the paper's)"},
     {"hidden", OPT_HIDDEN, "H", "relational head: hidden width (default 64; 0: linear);\n"
                                 "contrastive: projection's hidden width (default 64)"},
+    {"pair-features", OPT_PAIR_FEATURES, "WHAT", "relational head: what it reads of two frames:\n"
+                                                 "abs (|f_p - f_q|, default), abs+square (and\n"
+                                                 "(f_p - f_q)^2) or abs+product (and f_p * f_q)"},
     {"embedding", OPT_EMBEDDING, "P", "contrastive: projection width (default 32, at most 64)"},
     {"temperature", OPT_TEMPERATURE, "T", "contrastive: NT-Xent temperature (default 0.1)"},
     {"gamma", OPT_GAMMA, "G", "contrastive: keep the G most similar positive pairs and the G\n"
@@ -99,6 +104,7 @@ struct settings {
     long checkpoint_every;
     int resume;
     enum fer_head_kind head;
+    enum fer_pair_features pairs;
     int embedding, hard_negatives;
     double temperature, gamma;
     int hidden, epochs, batch, size, channels, threads, quiet, sgd;
@@ -995,6 +1001,9 @@ static void parse(int argc, char **argv, struct settings *s)
             s->hard_negatives = (int)fer_cli_long("--hard-negatives", optarg, 0, FER_PRETEXT_MAX_N);
             break;
         case OPT_SELECT: s->select = fer_cli_double("--select", optarg, 0, 0.9); break;
+        case OPT_PAIR_FEATURES:
+            s->pairs = (enum fer_pair_features)fer_cli_choice("--pair-features", optarg, pair_names);
+            break;
         case OPT_AUGMENT: s->shared_augment = fer_cli_choice("--augment", optarg, augment_names); break;
         case OPT_HIDDEN: s->hidden = (int)fer_cli_long("--hidden", optarg, 0, 4096); break;
         case OPT_VAL: s->val = optarg; break;
@@ -1028,6 +1037,8 @@ static void parse(int argc, char **argv, struct settings *s)
         fer_usage_error("--select is for --task middle");
     if (s->shared_augment && s->task != TASK_MIDDLE)
         fer_usage_error("--augment is for --task middle (the others always augment)");
+    if (s->pairs != FER_PAIR_ABS && (s->task != TASK_MIDDLE || s->head != FER_HEAD_RELATIONAL))
+        fer_usage_error("--pair-features is for --task middle with the relational head");
     if (s->channels == 2)
         fer_usage_error("--channels must be 1 or 3");
     if (s->output == NULL)
@@ -1081,9 +1092,13 @@ int main(int argc, char **argv)
     enum fer_head_kind kind = s.task == TASK_ROTATION      ? FER_HEAD_LINEAR
                               : s.task == TASK_CONTRASTIVE ? FER_HEAD_PROJECTION
                                                            : s.head;
-    if (fer_pretext_head_init(&t.head, kind, fer_model_features(t.model), d.n,
-                              s.task == TASK_CONTRASTIVE ? s.embedding : 4, s.hidden,
-                              s.seed ^ 0x9e3779b97f4a7c15ULL) != 0)
+    uint64_t head_seed = s.seed ^ 0x9e3779b97f4a7c15ULL;
+    if ((kind == FER_HEAD_RELATIONAL
+             ? fer_pretext_head_init_relational(&t.head, fer_model_features(t.model), d.n,
+                                                s.hidden, s.pairs, head_seed)
+             : fer_pretext_head_init(&t.head, kind, fer_model_features(t.model), d.n,
+                                     s.task == TASK_CONTRASTIVE ? s.embedding : 4, s.hidden,
+                                     head_seed)) != 0)
         fer_die_error(NULL);
     const struct fer_param *mp, *hp;
     int nm = fer_model_params(t.model, &mp), nh = fer_pretext_head_params(&t.head, &hp);

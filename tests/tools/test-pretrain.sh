@@ -53,6 +53,18 @@ fer-weights meta mid.safetensors >mid.meta
 grep -q "^pixel_baseline	" mid.meta || fail "pixel_baseline not in the metadata"
 grep -q "^head	relational" mid.meta || fail "head not in the metadata"
 grep -q "^seq_len	3" mid.meta || fail "seq_len not in the metadata"
+fer-weights list mid.safetensors | grep -q "^head.pair.weight	F32	64,256	" ||
+    fail "relational head: head.pair.weight is not 64 x 256"
+# --pair-features widens what the head reads of a pair to 2 x 256, and
+# still learns the pan.
+fer-pretrain -q --task middle --epochs 3 --batch 16 --pair-features abs+square \
+    -o sq.safetensors pan.tsv >sq.out
+acc=$(awk '$1 == "pretext_accuracy" { print $2 }' sq.out)
+awk -v a="$acc" 'BEGIN { exit !(a >= 0.6) }' || fail "abs+square: held-out accuracy $acc, expected >= 0.6"
+fer-weights list sq.safetensors | grep -q "^head.pair.weight	F32	64,512	" ||
+    fail "abs+square: head.pair.weight is not 64 x 512"
+expect_error 2 "--pair-features is for --task middle with the relational head" \
+    fer-pretrain --task middle --head concat --pair-features abs+product -o x.safetensors pan.tsv
 
 # --select keeps the epoch that scores best on the tail of the training
 # windows, logged per epoch; --augment shared trains on augmented windows.

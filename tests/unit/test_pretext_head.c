@@ -15,8 +15,11 @@ static struct fixture *load(const char *name)
     return fx_load_from(dir, name);
 }
 
-static const char *cases[] = {"rotation_linear", "concat_n3", "relational_n3", "relational_n5",
-                              "relational_linear_n5", "projection"};
+static const char *cases[] = {"rotation_linear",      "concat_n3",
+                              "relational_n3",        "relational_n5",
+                              "relational_linear_n5", "projection",
+                              "relational_square_n3", "relational_product_n5",
+                              "relational_linear_square_n3"};
 
 /* Forward, cross-entropy and backward match autograd: logits, loss, the
  * features' gradient and every parameter's gradient. */
@@ -26,10 +29,14 @@ START_TEST(test_head_matches_torch)
     static const enum fer_head_kind kinds[] = {FER_HEAD_LINEAR, FER_HEAD_CONCAT,
                                                FER_HEAD_RELATIONAL, FER_HEAD_PROJECTION};
     struct fer_pretext_head h;
-    ck_assert_msg(fer_pretext_head_init(&h, kinds[(int)fx_cfg(fx, 0)], (int)fx_cfg(fx, 2),
-                                        (int)fx_cfg(fx, 1), (int)fx_cfg(fx, 4),
-                                        (int)fx_cfg(fx, 3), 1) == 0,
-                  "%s", fer_error());
+    enum fer_head_kind kind = kinds[(int)fx_cfg(fx, 0)];
+    enum fer_pair_features pairs = (enum fer_pair_features)(int)fx_cfg(fx, 5);
+    int rc = kind == FER_HEAD_RELATIONAL
+                 ? fer_pretext_head_init_relational(&h, (int)fx_cfg(fx, 2), (int)fx_cfg(fx, 1),
+                                                    (int)fx_cfg(fx, 3), pairs, 1)
+                 : fer_pretext_head_init(&h, kind, (int)fx_cfg(fx, 2), (int)fx_cfg(fx, 1),
+                                         (int)fx_cfg(fx, 4), (int)fx_cfg(fx, 3), 1);
+    ck_assert_msg(rc == 0, "%s", fer_error());
     const struct fer_param *p;
     int np = fer_pretext_head_params(&h, &p);
     for (int i = 0; i < np; i++)
@@ -68,7 +75,8 @@ START_TEST(test_relational_is_equivariant)
 {
     enum { N = 5, D = 9 };
     struct fer_pretext_head h;
-    ck_assert_int_eq(fer_pretext_head_init(&h, FER_HEAD_RELATIONAL, D, N, N, 8, 3), 0);
+    ck_assert_int_eq(fer_pretext_head_init_relational(&h, D, N, 8, (enum fer_pair_features)_i, 3),
+                     0);
     struct fer_tensor f, g, l1, l2;
     ck_assert_int_eq(fer_tensor_alloc(&f, 2, (int[]){N, D}), 0);
     ck_assert_int_eq(fer_tensor_alloc(&g, 2, (int[]){N, D}), 0);
@@ -96,6 +104,9 @@ START_TEST(test_head_rejects_bad_shapes)
     struct fer_pretext_head h;
     ck_assert_int_eq(fer_pretext_head_init(&h, FER_HEAD_CONCAT, 4, 1, 0, 0, 1), -1);
     ck_assert_int_eq(fer_pretext_head_init(&h, FER_HEAD_LINEAR, 4, 1, 1, 0, 1), -1);
+    ck_assert_int_eq(fer_pretext_head_init_relational(&h, 4, 3, 2, (enum fer_pair_features)7, 1),
+                     -1);
+    ck_assert_str_eq(fer_error(), "pretext head: unknown pair features 7");
     ck_assert_int_eq(fer_pretext_head_init(&h, FER_HEAD_RELATIONAL, 4, 3, 3, 2, 1), 0);
     struct fer_tensor f, logits;
     ck_assert_int_eq(fer_tensor_alloc(&f, 2, (int[]){4, 4}), 0); /* 4 rows, n = 3 */
@@ -113,7 +124,7 @@ int main(void)
     Suite *s = suite_create("pretext_head");
     TCase *tc = tcase_create("pretext_head");
     tcase_add_loop_test(tc, test_head_matches_torch, 0, (int)(sizeof cases / sizeof cases[0]));
-    tcase_add_test(tc, test_relational_is_equivariant);
+    tcase_add_loop_test(tc, test_relational_is_equivariant, FER_PAIR_ABS, FER_PAIR_ABS_PRODUCT + 1);
     tcase_add_test(tc, test_head_rejects_bad_shapes);
     suite_add_tcase(s, tc);
     return fer_run_suite(s);
