@@ -149,6 +149,18 @@ START_TEST(test_bn_finite_differences)
 }
 END_TEST
 
+/* Two batch-norm layers of 3 channels with the same random parameters:
+ * one for the fused path, one for the separate passes. */
+static void twin_batchnorms(struct fer_batchnorm *a, struct fer_batchnorm *b, struct fer_rng *rng)
+{
+    ck_assert_int_eq(fer_batchnorm_init(a, 3, 1e-5f, 0.1f), 0);
+    ck_assert_int_eq(fer_batchnorm_init(b, 3, 1e-5f, 0.1f), 0);
+    nn_randn(&a->weight, rng);
+    nn_randn(&a->bias, rng);
+    fer_tensor_copy(&b->weight, &a->weight);
+    fer_tensor_copy(&b->bias, &a->bias);
+}
+
 /* The fused relu backward equals ReLU's backward followed by batch norm's,
  * to the bit: input gradient and both parameter gradients, in training
  * and evaluation mode, with planes of 9 values (a vector tail) and exact
@@ -159,12 +171,7 @@ START_TEST(test_bn_relu_backward_equals_unfused)
     fer_rng_seed(&rng, 5);
     for (int training = 0; training < 2; training++) {
         struct fer_batchnorm a, b;
-        ck_assert_int_eq(fer_batchnorm_init(&a, 3, 1e-5f, 0.1f), 0);
-        ck_assert_int_eq(fer_batchnorm_init(&b, 3, 1e-5f, 0.1f), 0);
-        nn_randn(&a.weight, &rng);
-        nn_randn(&a.bias, &rng);
-        fer_tensor_copy(&b.weight, &a.weight);
-        fer_tensor_copy(&b.bias, &a.bias);
+        twin_batchnorms(&a, &b, &rng);
         a.training = b.training = training;
         struct fer_tensor x, y, y2, dy, g, dxa, dxb;
         fer_tensor_alloc(&x, 4, (int[]){4, 3, 3, 3});
@@ -204,12 +211,7 @@ START_TEST(test_bn_relu_maxpool_backward_equals_unfused)
     struct fer_rng rng;
     fer_rng_seed(&rng, 9);
     struct fer_batchnorm a, b;
-    ck_assert_int_eq(fer_batchnorm_init(&a, 3, 1e-5f, 0.1f), 0);
-    ck_assert_int_eq(fer_batchnorm_init(&b, 3, 1e-5f, 0.1f), 0);
-    nn_randn(&a.weight, &rng);
-    nn_randn(&a.bias, &rng);
-    fer_tensor_copy(&b.weight, &a.weight);
-    fer_tensor_copy(&b.bias, &a.bias);
+    twin_batchnorms(&a, &b, &rng);
     const struct fer_pool2d pool = {2, 2, 0, 1};
     struct fer_tensor x, y, p, dp, g, g2, dxa, dxb;
     fer_tensor_alloc(&x, 4, (int[]){2, 3, 6, 16});
