@@ -423,15 +423,16 @@ void fer_model_set_training(struct fer_model *m, int training)
             ((struct fer_batchnorm *)m->nodes[i].layer)->training = training;
 }
 
-/* dst = src (src NULL: dst = 0) over element ranges, for the threads. */
-struct set_job {
+/* Element ranges of dst and src, for the threads: set_range copies src
+ * (NULL: zeroes), add_range adds it. */
+struct floats_job {
     float *dst;
     const float *src;
 };
 
 static void set_range(void *ctx, long begin, long end)
 {
-    const struct set_job *j = ctx;
+    const struct floats_job *j = ctx;
     if (j->src)
         memcpy(j->dst + begin, j->src + begin, sizeof(float) * (end - begin));
     else
@@ -440,7 +441,7 @@ static void set_range(void *ctx, long begin, long end)
 
 static void set_floats(float *dst, const float *src, size_t n)
 {
-    struct set_job j = {dst, src};
+    struct floats_job j = {dst, src};
     fer_nn_parallel_elements(n, src ? 2 : 1, set_range, &j);
 }
 
@@ -565,21 +566,16 @@ static struct fer_tensor *grad_target(struct fer_model *m, int v, struct fer_are
     return t;
 }
 
-struct add_job {
-    float *dst;
-    const float *src;
-};
-
 static void add_range(void *ctx, long begin, long end)
 {
-    const struct add_job *j = ctx;
+    const struct floats_job *j = ctx;
     for (long k = begin; k < end; k++)
         j->dst[k] += j->src[k];
 }
 
 static void grad_add(struct fer_tensor *dst, const struct fer_tensor *src)
 {
-    struct add_job j = {dst->data, src->data};
+    struct floats_job j = {dst->data, src->data};
     fer_nn_parallel_elements(fer_tensor_numel(dst), 3, add_range, &j);
 }
 
