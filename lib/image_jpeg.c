@@ -1,6 +1,6 @@
 /* image_jpeg.c - JPEG through libjpeg(-turbo), errors turned into fer_fail.
  *
- * libjpeg's default error manager prints and calls exit(); ours formats the
+ * libjpeg's default error manager prints and ends the process; ours formats the
  * message and longjmps back into the function driving the codec. libjpeg
  * also treats damaged entropy-coded data as a mere warning and goes on,
  * filling the rest of the picture with grey: a cut-off download would then
