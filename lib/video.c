@@ -4,6 +4,7 @@
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/display.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/log.h>
 #include <libswscale/swscale.h>
@@ -31,6 +32,10 @@ struct fer_video {
      * write into this padded buffer and rows are copied out. */
     uint8_t *rgb;
     int rgb_stride;
+    /* The display matrix's turn, clockwise degrees in [0, 360), and the
+     * multiple of 90 applied to every converted frame (0 when off). */
+    double rotation;
+    int turn;
 };
 
 /* FFmpeg prints its detailed reasons ("moov atom not found") through
@@ -65,6 +70,38 @@ static int fail_av(const char *what, int err)
         return r;
     }
     return fer_fail("%s%s%s", what, what[0] ? ": " : "", text);
+}
+
+/* The clockwise turn the stream asks for, as the ffmpeg tool reads it
+ * (fftools' get_rotation): the display matrix's counter-clockwise angle,
+ * negated, rounded to a degree and brought into [0, 360). */
+static double display_rotation(const AVStream *st)
+{
+    const uint8_t *matrix = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    if (matrix == NULL)
+        return 0;
+    double theta = -round(av_display_rotation_get((const int32_t *)matrix));
+    if (isnan(theta))
+        return 0;
+    return theta - 360 * floor(theta / 360 + 0.9 / 360);
+}
+
+void fer_video_set_autorotate(struct fer_video *v, int on)
+{
+    v->turn = 0;
+    for (int t = 90; on && t < 360; t += 90)
+        if (fabs(v->rotation - t) < 1.0)
+            v->turn = t;
+}
+
+double fer_video_rotation(const struct fer_video *v)
+{
+    return v->rotation;
+}
+
+int fer_video_turn(const struct fer_video *v)
+{
+    return v->turn;
 }
 
 struct fer_video *fer_video_open(const char *path, int threads)
@@ -103,6 +140,8 @@ struct fer_video *fer_video_open(const char *path, int threads)
             v->format->streams[i]->discard = AVDISCARD_ALL;
     AVStream *st = v->format->streams[v->stream];
     v->time_base = st->time_base;
+    v->rotation = display_rotation(st);
+    fer_video_set_autorotate(v, 1);
 
     v->decoder = avcodec_alloc_context3(codec);
     v->packet = av_packet_alloc();
@@ -152,8 +191,9 @@ static void describe(struct fer_video *v, AVFrame *av, struct fer_video_frame *f
                                                              : av->best_effort_timestamp;
     frame->seconds = frame->pts == INT64_MIN ? NAN : (double)frame->pts * av_q2d(v->time_base);
     frame->duration = av->pkt_duration > 0 ? av->pkt_duration : 0;
-    frame->width = av->width;
-    frame->height = av->height;
+    const int sideways = v->turn == 90 || v->turn == 270;
+    frame->width = sideways ? av->height : av->width;
+    frame->height = sideways ? av->width : av->height;
 }
 
 /* The send-packet / receive-frame loop: ask for a frame; when the decoder
@@ -263,6 +303,36 @@ static int prepare_scaler(struct fer_video *v, const AVFrame *av)
     return 0;
 }
 
+/* dst = the W x H RGB image src turned clockwise by turn degrees (a
+ * multiple of 90). The ffmpeg tool turns the YUV planes before converting;
+ * turning the RGB after gave its bytes exactly on 4:2:0 H.264 at every
+ * turn (tests/tools/test-extract-video.sh), and costs one pass here. */
+static void turn_copy(const uint8_t *src, int stride, int W, int H, int turn,
+                      struct fer_image *dst)
+{
+    for (int r = 0; r < dst->height; r++) {
+        uint8_t *out = dst->data + (size_t)r * dst->stride;
+        if (turn == 0) {
+            memcpy(out, src + (size_t)r * stride, (size_t)W * 3);
+            continue;
+        }
+        for (int c = 0; c < dst->width; c++) {
+            int sr, sc; /* the source pixel shown at (r, c) */
+            if (turn == 90) {
+                sr = H - 1 - c;
+                sc = r;
+            } else if (turn == 180) {
+                sr = H - 1 - r;
+                sc = W - 1 - c;
+            } else {
+                sr = c;
+                sc = W - 1 - r;
+            }
+            memcpy(out + (size_t)c * 3, src + (size_t)sr * stride + (size_t)sc * 3, 3);
+        }
+    }
+}
+
 int fer_video_frame_convert(struct fer_video *v, const struct fer_video_frame *frame,
                             struct fer_image *dst)
 {
@@ -275,10 +345,13 @@ int fer_video_frame_convert(struct fer_video *v, const struct fer_video_frame *f
         return fer_fail("frame size %dx%d is out of range", av->width, av->height);
     if (prepare_scaler(v, av) != 0)
         return -1;
-    if (dst->data == NULL || dst->width != av->width || dst->height != av->height ||
+    const int sideways = v->turn == 90 || v->turn == 270;
+    const int width = sideways ? av->height : av->width;
+    const int height = sideways ? av->width : av->height;
+    if (dst->data == NULL || dst->width != width || dst->height != height ||
         dst->channels != 3) {
         fer_image_free(dst);
-        if (fer_image_alloc(dst, av->width, av->height, 3) != 0)
+        if (fer_image_alloc(dst, width, height, 3) != 0)
             return -1;
     }
     uint8_t *planes[4] = {v->rgb, NULL, NULL, NULL};
@@ -287,9 +360,7 @@ int fer_video_frame_convert(struct fer_video *v, const struct fer_video_frame *f
                          planes, strides);
     if (rows != av->height)
         return fer_fail("pixel conversion failed");
-    for (int y = 0; y < av->height; y++)
-        memcpy(dst->data + (size_t)y * dst->stride, v->rgb + (size_t)y * (size_t)v->rgb_stride,
-               (size_t)av->width * 3);
+    turn_copy(v->rgb, v->rgb_stride, av->width, av->height, v->turn, dst);
     return 0;
 }
 

@@ -22,6 +22,13 @@
  * pixel format in mid-stream is followed: the scaler is rebuilt for the new
  * geometry and each frame reports its own width and height.
  *
+ * Rotation: as the ffmpeg tool does by default (autorotate), a stream
+ * whose display matrix turns it by 90, 180 or 270 degrees (phones store
+ * portrait video sideways with such a matrix) is turned upright by
+ * fer_video_frame_convert, and every frame reports its upright width and
+ * height. Other angles are not applied (ffmpeg would rotate by them and
+ * fill the corners black); fer_video_rotation tells the caller.
+ *
  * Errors (fer_error()) carry FFmpeg's own message (av_err2str), e.g.
  * "Invalid data found when processing input", "no video stream".
  */
@@ -74,6 +81,16 @@ void fer_video_frame_release(struct fer_video_frame *frame);
 void fer_video_time_base(const struct fer_video *v, int *num, int *den);
 int64_t fer_video_frame_count(const struct fer_video *v);
 double fer_video_duration(const struct fer_video *v);
+
+/* The clockwise turn the stream's display matrix asks for, in degrees in
+ * [0, 360) (0 without a matrix), and the one applied: 0, 90, 180 or 270.
+ * fer_video_set_autorotate(v, 0) turns frames no more (ffmpeg
+ * -noautorotate); 1 turns them again. Call it before the first
+ * fer_video_next: a frame's width and height are fixed when it is
+ * decoded. */
+double fer_video_rotation(const struct fer_video *v);
+int fer_video_turn(const struct fer_video *v);
+void fer_video_set_autorotate(struct fer_video *v, int on);
 
 /* Close the file and free everything. Safe on NULL. */
 void fer_video_close(struct fer_video *v);

@@ -35,6 +35,7 @@ enum {
     OPT_FORMAT,
     OPT_QUALITY,
     OPT_GREY,
+    OPT_NO_AUTOROTATE,
     OPT_DATASET,
     OPT_SUBJECT_REGEX,
 };
@@ -50,6 +51,7 @@ static const struct fer_option options[] = {
     {"format", OPT_FORMAT, "FMT", "png (default) or jpg"},
     {"quality", OPT_QUALITY, "Q", "JPEG quality 1..100 (default 90), PNG zlib level 0..9"},
     {"grey", OPT_GREY, NULL, "write grey (1-channel) images"},
+    {"no-autorotate", OPT_NO_AUTOROTATE, NULL, "keep frames as stored, not turned upright\nby the display matrix"},
     {"threads", 'j', "N", "decoder and encoder threads (default: CPUs online)"},
     {"dataset", OPT_DATASET, "KIND", "operands are dataset roots of KIND: ckplus, afew,\nrafdb, folder, fer2013"},
     {"subject-regex", OPT_SUBJECT_REGEX, "RE", "--dataset folder: group 1 of RE on a file name\nis the subject"},
@@ -76,7 +78,7 @@ struct settings {
     AVRational rate; /* 0/0: every frame */
     double start, end;
     long every;
-    int threads, quiet;
+    int threads, quiet, no_autorotate;
     const char *dataset, *subject_regex;
     struct fer_frame_writer_options writer;
 };
@@ -250,6 +252,11 @@ static void extract_video(const char *path, const char *id, const char *subject,
     struct fer_video *v = fer_video_open(path, set.threads);
     if (v == NULL)
         fer_die_error(path);
+    fer_video_set_autorotate(v, !set.no_autorotate);
+    if (!set.no_autorotate && fer_video_turn(v) == 0 && fer_video_rotation(v) >= 1.0 &&
+        fer_video_rotation(v) <= 359.0)
+        fer_warn(path, "the display matrix turns the picture %.0f degrees clockwise, "
+                 "not a multiple of 90; frames are kept as stored", fer_video_rotation(v));
     struct clip_state *c = &current;
     clip_begin(c, path, id, subject, label, split);
     int tb_num, tb_den;
@@ -546,6 +553,7 @@ static void parse_options(int argc, char **argv)
             quality_set = 1;
             break;
         case OPT_GREY: set.writer.grey = 1; break;
+        case OPT_NO_AUTOROTATE: set.no_autorotate = 1; break;
         case 'j': set.threads = (int)fer_cli_long("--threads", optarg, 1, 64); break;
         case OPT_DATASET:
             set.dataset = fer_dataset_kinds[fer_cli_choice("--dataset", optarg,

