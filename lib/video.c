@@ -305,8 +305,9 @@ static int prepare_scaler(struct fer_video *v, const AVFrame *av)
 
 /* dst = the W x H RGB image src turned clockwise by turn degrees (a
  * multiple of 90). The ffmpeg tool turns the YUV planes before converting;
- * turning the RGB after gave its bytes exactly on 4:2:0 H.264 at every
- * turn (tests/tools/test-extract-video.sh), and costs one pass here. */
+ * turning the RGB after gave its bytes exactly on H.264 4:2:0 (tested in
+ * tests/tools/test-extract-video.sh at every turn), 4:2:2 and 4:4:4, and
+ * costs one pass here. */
 static void turn_copy(const uint8_t *src, int stride, int W, int H, int turn,
                       struct fer_image *dst)
 {
