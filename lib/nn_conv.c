@@ -363,6 +363,39 @@ static int setup(const struct fer_conv2d *c, const struct fer_tensor *x,
     return 0;
 }
 
+static void add_bias(const struct fer_conv2d *c, struct fer_tensor *y, int N, ptrdiff_t P)
+{
+    const int O = c->spec.out_channels;
+    if (c->bias.data)
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < O; o++) {
+                float b = c->bias.data[o], *p = y->data + ((ptrdiff_t)n * O + o) * P;
+                for (ptrdiff_t k = 0; k < P; k++)
+                    p[k] += b;
+            }
+}
+
+/* out = w * cols(in) for all N images and G groups without im2col
+ * (fer_sgemm_conv packs the columns straight from the images): g is one
+ * group's geometry, in images `is` floats apart, out images `os` apart,
+ * each group's weights Og x (g->C * KH * KW). Returns fer_sgemm_conv's 1
+ * when that path is not available (the caller then does im2col). */
+static int implicit_images(const struct geom *g, int N, int G, int Og, const float *w,
+                           const float *in, ptrdiff_t is, float *out, ptrdiff_t os)
+{
+    const struct fer_conv_shape sh = {g->C, g->H, g->W, g->OH, g->OW, g->KH, g->KW,
+                                      g->SH, g->SW, g->PH, g->PW, g->DH, g->DW, N, is};
+    const ptrdiff_t P = (ptrdiff_t)g->OH * g->OW, K = (ptrdiff_t)g->C * g->KH * g->KW;
+    for (int gi = 0; gi < G; gi++) {
+        int rc = fer_sgemm_conv(Og, w + gi * Og * K, (int)K, &sh,
+                                in + (ptrdiff_t)gi * g->C * g->H * g->W,
+                                out + (ptrdiff_t)gi * Og * P, P, os);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 int fer_conv2d_forward(const struct fer_conv2d *c, const struct fer_tensor *x,
                        struct fer_tensor *y, struct fer_arena *scratch)
 {
@@ -378,6 +411,14 @@ int fer_conv2d_forward(const struct fer_conv2d *c, const struct fer_tensor *x,
     const int pointwise = is_pointwise(s);
     struct fer_arena_mark mark = fer_arena_mark(scratch);
     float *col = NULL, *tmp = NULL;
+    int rc = pointwise ? 1 : implicit_images(&g, N, G, Og, c->weight.data, x->data, xs,
+                                             y->data, ys);
+    if (rc < 0)
+        return -1;
+    if (rc == 0) {
+        add_bias(c, y, N, P);
+        return 0;
+    }
     if (!pointwise) {
         col = fer_arena_alloc(scratch, sizeof(float) * K * nb * P);
         if (nb > 1)
@@ -410,13 +451,7 @@ int fer_conv2d_forward(const struct fer_conv2d *c, const struct fer_tensor *x,
             unbatch(tmp, nn, Og, P, y->data + n0 * ys + gi * Og * P, ys);
         }
     }
-    if (c->bias.data)
-        for (int n = 0; n < N; n++)
-            for (int o = 0; o < s->out_channels; o++) {
-                float b = c->bias.data[o], *p = y->data + n * ys + o * P;
-                for (ptrdiff_t k = 0; k < P; k++)
-                    p[k] += b;
-            }
+    add_bias(c, y, N, P);
     fer_arena_release(scratch, mark);
     return 0;
 }
@@ -528,6 +563,14 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
     }
     if (flip)
         flip_weights(&g, G, Og, c->weight.data, wf);
+    /* dx of all images at once, as a convolution of dy packed in place. */
+    int dx_done = 0;
+    if (flip) {
+        int rc = implicit_images(&gd, N, G, g.C, wf, dy->data, ys, dx->data, xs);
+        if (rc < 0)
+            return -1;
+        dx_done = rc == 0;
+    }
     for (int n0 = 0; n0 < N; n0 += nb) {
         int nn = N - n0 < nb ? N - n0 : nb;
         for (int gi = 0; gi < G; gi++) {
@@ -558,7 +601,7 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
                           col);
             fer_sgemm(FER_NO_TRANS, FER_TRANS, Og, K, ld, 1.0f, dyg,
                         ld, col, ld, 1.0f, dw, K);
-            if (dx == NULL)
+            if (dx == NULL || dx_done)
                 continue;
             if (flip) {
                 /* dx (C x nn*Pd) = wf (C x Kd) * columns of the padded dy. */

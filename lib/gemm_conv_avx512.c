@@ -1,0 +1,185 @@
+/* gemm_conv_avx512.c - packing a convolution's input straight into the
+ * B panels of fer_sgemm's kernel (implicit GEMM, see fer_sgemm_conv).
+ *
+ * im2col wrote a K x P column matrix (9 to 49 times the input for 3 x 3 to
+ * 7 x 7 kernels) only for the B pack to read it once more: 13% of a
+ * training step was that copy. Here each kc x 32 panel is filled from the
+ * image itself. A panel's 32 columns are consecutive output positions;
+ * for each lane the output row, column and image are worked out once per
+ * panel, and then every row (c, ki, kj) of the panel is 32 input offsets
+ * and a validity mask (the padding reads 0):
+ *   - stride 1 with the output as wide as the input (3 x 3 padding 1, and
+ *     every input gradient of a stride-1 layer), a panel within one image:
+ *     the offsets are consecutive, so a row is two masked vector loads;
+ *   - otherwise a masked gather.
+ * Masked-off lanes are never read (AVX-512 suppresses their faults), so
+ * the padding costs no branches.
+ *
+ * Compiled like gemm_avx512.c: only these functions carry the target
+ * attribute, and lib/gemm.c calls them after checking the CPU.
+ */
+#include "gemm.h"
+#include "gemm_kernel.h"
+
+#include <immintrin.h>
+
+#define TARGET __attribute__((target("avx512f,avx512vl,fma")))
+#define NR FER_GEMM_NR
+
+static TARGET inline __mmask16 head_mask16(int n)
+{
+    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
+/* Per-lane geometry of one panel half: 16 consecutive columns. */
+struct lanes {
+    __m512i ih, iw;  /* top-left input row and column each lane reads */
+    __m512i off;     /* their offset from the panel's first image */
+    __mmask16 valid; /* columns that exist */
+};
+
+/* Lanes for columns first .. first + 15, of which `cols` exist; img0 is
+ * the image of column `first` (offsets are relative to it). */
+static TARGET struct lanes lanes_of(const struct fer_conv_shape *s, long first, int cols,
+                                    long img0)
+{
+    const int P = s->out_h * s->out_w;
+    const long q = first - img0 * P;
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+                                           14, 15);
+    const __m512i one = _mm512_set1_epi32(1);
+    __m512i ow = _mm512_add_epi32(_mm512_set1_epi32((int)(q % s->out_w)), iota);
+    __m512i oh = _mm512_set1_epi32((int)(q / s->out_w));
+    __m512i img = _mm512_setzero_si512();
+    /* Carry the column into rows and the row into images: as many rounds
+     * as the 16 lanes span rows (1 or 2 for outputs 16 wide or more). */
+    const __m512i vow = _mm512_set1_epi32(s->out_w), voh = _mm512_set1_epi32(s->out_h);
+    for (__mmask16 m; (m = _mm512_cmpge_epi32_mask(ow, vow));) {
+        ow = _mm512_mask_sub_epi32(ow, m, ow, vow);
+        oh = _mm512_mask_add_epi32(oh, m, oh, one);
+    }
+    for (__mmask16 m; (m = _mm512_cmpge_epi32_mask(oh, voh));) {
+        oh = _mm512_mask_sub_epi32(oh, m, oh, voh);
+        img = _mm512_mask_add_epi32(img, m, img, one);
+    }
+    struct lanes l;
+    l.ih = _mm512_sub_epi32(_mm512_mullo_epi32(oh, _mm512_set1_epi32(s->stride_h)),
+                            _mm512_set1_epi32(s->pad_h));
+    l.iw = _mm512_sub_epi32(_mm512_mullo_epi32(ow, _mm512_set1_epi32(s->stride_w)),
+                            _mm512_set1_epi32(s->pad_w));
+    l.off = _mm512_add_epi32(_mm512_mullo_epi32(img, _mm512_set1_epi32((int)s->image_stride)),
+                             _mm512_add_epi32(_mm512_mullo_epi32(l.ih, _mm512_set1_epi32(s->width)),
+                                              l.iw));
+    l.valid = head_mask16(cols);
+    return l;
+}
+
+/* The lanes of l whose input (ih + dh, iw + dw) lies inside the image. */
+static TARGET inline __mmask16 inside(const struct lanes *l, int dh, int dw, __m512i h,
+                                      __m512i w)
+{
+    __mmask16 m = _mm512_mask_cmplt_epu32_mask(
+        l->valid, _mm512_add_epi32(l->ih, _mm512_set1_epi32(dh)), h);
+    return _mm512_mask_cmplt_epu32_mask(m, _mm512_add_epi32(l->iw, _mm512_set1_epi32(dw)),
+                                        w);
+}
+
+/* Kernel taps (ki, kj) whose masks and offsets are tabulated once per
+ * panel: every channel's rows reuse them. Larger kernels compute them row
+ * by row. */
+enum { MAX_TAPS = 64 };
+
+/* One half panel read as up to two runs of consecutive floats (stride 1,
+ * output as wide as the input): lanes below `split` from image run a,
+ * the others from the next image, each lane t at run[t] + the tap's
+ * offset. */
+struct runs {
+    const float *a, *b;
+    __mmask16 in_a;
+};
+
+static TARGET struct runs runs_of(const struct fer_conv_shape *s, const float *x, long first)
+{
+    const long P = (long)s->out_h * s->out_w, img = first / P, q = first % P;
+    const ptrdiff_t pad = (ptrdiff_t)s->pad_h * s->width + s->pad_w;
+    const long split = P - q; /* lanes left in image img */
+    struct runs r;
+    r.a = x + img * s->image_stride + q - pad;
+    r.b = x + (img + 1) * s->image_stride - split - pad;
+    r.in_a = split >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << split) - 1);
+    return r;
+}
+
+TARGET void fer_gemm_pack_conv_avx512(const struct fer_conv_shape *s, const float *x, int p0,
+                                      int kc, int j0, int n, float *dst)
+{
+    const long P = (long)s->out_h * s->out_w, total = P * s->images;
+    const int KH = s->kernel_h, KW = s->kernel_w, kk = KH * KW;
+    const ptrdiff_t HW = (ptrdiff_t)s->height * s->width;
+    /* Consecutive offsets within an image: stride 1 and rows as wide as
+     * the input; a half panel then spans at most two images if P >= 16. */
+    const int runs = s->stride_h == 1 && s->stride_w == 1 && s->dilation_w == 1 &&
+                     s->out_w == s->width && P >= 16;
+    const int tabulate = kk <= MAX_TAPS;
+    const __m512i h = _mm512_set1_epi32(s->height), w = _mm512_set1_epi32(s->width);
+    const __m512 zero = _mm512_setzero_ps();
+    __mmask16 mask[2][MAX_TAPS];
+    int shift[MAX_TAPS];
+    for (int jp = 0; jp < n; jp += NR, dst += (ptrdiff_t)NR * kc) {
+        const long first = (long)j0 + jp;
+        int cols = n - jp < NR ? n - jp : NR;
+        if (first + cols > total)
+            cols = first >= total ? 0 : (int)(total - first);
+        const long img0 = first / P;
+        const float *xb = x + img0 * s->image_stride;
+        const struct lanes l0 = lanes_of(s, first, cols, img0);
+        const struct lanes l1 = lanes_of(s, first + 16, cols - 16, img0);
+        struct runs r0 = {0}, r1 = {0};
+        if (runs) {
+            r0 = runs_of(s, x, first);
+            r1 = runs_of(s, x, first + 16);
+        }
+        if (tabulate)
+            for (int t = 0; t < kk; t++) {
+                const int dh = t / KW * s->dilation_h, dw = t % KW * s->dilation_w;
+                mask[0][t] = inside(&l0, dh, dw, h, w);
+                mask[1][t] = inside(&l1, dh, dw, h, w);
+                shift[t] = dh * s->width + dw;
+            }
+        int c = p0 / kk, t = p0 % kk;
+        for (int k = 0; k < kc; k++) {
+            __mmask16 m0, m1;
+            int sh;
+            if (tabulate) {
+                m0 = mask[0][t];
+                m1 = mask[1][t];
+                sh = shift[t];
+            } else {
+                const int dh = t / KW * s->dilation_h, dw = t % KW * s->dilation_w;
+                m0 = inside(&l0, dh, dw, h, w);
+                m1 = inside(&l1, dh, dw, h, w);
+                sh = dh * s->width + dw;
+            }
+            const ptrdiff_t o = c * HW + sh;
+            __m512 v0, v1;
+            if (runs) {
+                v0 = _mm512_maskz_loadu_ps(m0 & r0.in_a, r0.a + o);
+                v1 = _mm512_maskz_loadu_ps(m1 & r1.in_a, r1.a + o);
+                if ((m0 & ~r0.in_a) | (m1 & ~r1.in_a)) {
+                    v0 = _mm512_mask_loadu_ps(v0, m0 & ~r0.in_a, r0.b + o);
+                    v1 = _mm512_mask_loadu_ps(v1, m1 & ~r1.in_a, r1.b + o);
+                }
+            } else {
+                const __m512i add = _mm512_set1_epi32((int)o);
+                v0 = _mm512_mask_i32gather_ps(zero, m0, _mm512_add_epi32(l0.off, add), xb, 4);
+                v1 = _mm512_mask_i32gather_ps(zero, m1, _mm512_add_epi32(l1.off, add), xb, 4);
+            }
+            _mm512_store_ps(dst + (ptrdiff_t)k * NR, v0);
+            _mm512_store_ps(dst + (ptrdiff_t)k * NR + 16, v1);
+            if (++t == kk) {
+                t = 0;
+                c++;
+            }
+        }
+    }
+}
