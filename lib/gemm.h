@@ -69,9 +69,11 @@ struct fer_conv_shape {
  * (out_stride: floats from one image's output to the next's, so that a
  * batch lands in NCHW place with ldc = P; out_stride = P and ldc =
  * images * P give an ordinary M x (images * P) matrix). C is only written.
- * The same products are summed in the same order as fer_sgemm of A and
- * the im2col matrix (C = 1 * A B + 0 * C), so the bits equal that, and
- * they are the same for every thread count.
+ * The same products are summed in the same order as fer_sgemm's own
+ * kernels do for A times the im2col matrix (C = 1 * A B + 0 * C; unless
+ * images * P is so small, a few columns, that fer_sgemm would compute
+ * that product transposed), so the bits equal that, and they are the
+ * same for every thread count.
  * Returns 0; 1 when this path does not apply (the OpenBLAS backend, or an
  * input too large for its 32-bit lane offsets) and nothing was written,
  * the caller then doing im2col and fer_sgemm; -1 with fer_error() set on

@@ -9,9 +9,13 @@
  * panel, and then every row (c, ki, kj) of the panel is 32 input offsets
  * and a validity mask (the padding reads 0):
  *   - stride 1 with the output as wide as the input (3 x 3 padding 1, and
- *     every input gradient of a stride-1 layer), a panel within one image:
- *     the offsets are consecutive, so a row is two masked vector loads;
- *   - otherwise a masked gather.
+ *     every input gradient of a stride-1 layer): the offsets are
+ *     consecutive within an image, so a row is two masked vector loads,
+ *     or four where a half panel runs into the next image;
+ *   - otherwise (strides 2, valid convolutions, planes under 16) a
+ *     masked gather.
+ * The masks and offsets of each kernel tap (ki, kj) are the same for
+ * every channel: they are worked out once per panel.
  * Masked-off lanes are never read (AVX-512 suppresses their faults), so
  * the padding costs no branches.
  *

@@ -546,30 +546,34 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
     struct geom gd = flipped_geom(&g, Og);
     const ptrdiff_t Pd = (ptrdiff_t)g.H * g.W, Kd = (ptrdiff_t)Og * g.KH * g.KW;
     float *col = NULL, *dcol = NULL, *tmp = NULL, *wf = NULL, *dtmp = NULL;
+    /* dx of all images at once, as a convolution of dy packed in place
+     * (fer_sgemm_conv); dx_done stays 0 where that path is unavailable. */
+    int dx_done = 0;
+    if (flip) {
+        wf = fer_arena_alloc(scratch, sizeof(float) * fer_tensor_numel(&c->weight));
+        if (wf == NULL)
+            return fer_fail_context("conv2d");
+        flip_weights(&g, G, Og, c->weight.data, wf);
+        int rc = implicit_images(&gd, N, G, g.C, wf, dy->data, ys, dx->data, xs);
+        if (rc < 0) {
+            fer_arena_release(scratch, mark);
+            return -1;
+        }
+        dx_done = rc == 0;
+    }
     if (!pointwise) {
         col = fer_arena_alloc(scratch, sizeof(float) * K * nb * P);
-        if (flip) {
+        if (flip && !dx_done) {
             dcol = fer_arena_alloc(scratch, sizeof(float) * Kd * nb * Pd);
-            wf = fer_arena_alloc(scratch, sizeof(float) * fer_tensor_numel(&c->weight));
             dtmp = nb > 1 ? fer_arena_alloc(scratch, sizeof(float) * g.C * nb * Pd) : col;
         } else {
-            dcol = dx ? fer_arena_alloc(scratch, sizeof(float) * K * nb * P) : col;
+            dcol = dx && !dx_done ? fer_arena_alloc(scratch, sizeof(float) * K * nb * P) : col;
         }
         if (nb > 1)
             tmp = fer_arena_alloc(scratch, sizeof(float) * Og * nb * P);
         if (col == NULL || dcol == NULL || (nb > 1 && tmp == NULL) ||
-            (flip && (wf == NULL || dtmp == NULL)))
+            (flip && !dx_done && dtmp == NULL))
             return fer_fail_context("conv2d");
-    }
-    if (flip)
-        flip_weights(&g, G, Og, c->weight.data, wf);
-    /* dx of all images at once, as a convolution of dy packed in place. */
-    int dx_done = 0;
-    if (flip) {
-        int rc = implicit_images(&gd, N, G, g.C, wf, dy->data, ys, dx->data, xs);
-        if (rc < 0)
-            return -1;
-        dx_done = rc == 0;
     }
     for (int n0 = 0; n0 < N; n0 += nb) {
         int nn = N - n0 < nb ? N - n0 : nb;

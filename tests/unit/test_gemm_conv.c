@@ -245,7 +245,8 @@ END_TEST
 /* A whole layer's forward and backward against a direct convolution in
  * double precision; groups and depthwise go through fer_sgemm_conv one
  * group at a time. */
-static double layer_error(const struct fer_conv2d_spec *spec, int N, int H, int W, double *dx_err)
+static double layer_error(const struct fer_conv2d_spec *spec, int N, int H, int W,
+                          double *dx_err)
 {
     struct fer_conv2d c;
     ck_assert_int_eq(fer_conv2d_init(&c, spec), 0);
@@ -282,12 +283,14 @@ static double layer_error(const struct fer_conv2d_spec *spec, int N, int H, int 
                     for (int ch = 0; ch < Cg; ch++)
                         for (int ki = 0; ki < k; ki++)
                             for (int kj = 0; kj < k; kj++) {
-                                const int ih = i * st - pad + ki * dil, iw = j * st - pad + kj * dil;
+                                const int ih = i * st - pad + ki * dil;
+                                const int iw = j * st - pad + kj * dil;
                                 if (ih < 0 || ih >= H || iw < 0 || iw >= W)
                                     continue;
+                                const int xc = n * spec->in_channels + g * Cg + ch;
                                 const double p =
                                     (double)c.weight.data[((o * Cg + ch) * k + ki) * k + kj] *
-                                    x.data[((n * spec->in_channels + g * Cg + ch) * H + ih) * W + iw];
+                                    x.data[(xc * H + ih) * W + iw];
                                 sum += p;
                                 mag += fabs(p);
                             }
@@ -297,9 +300,11 @@ static double layer_error(const struct fer_conv2d_spec *spec, int N, int H, int 
                     for (int ch = 0; ch < Cg; ch++)
                         for (int ki = 0; ki < k; ki++)
                             for (int kj = 0; kj < k; kj++) {
-                                const int ih = i * st - pad + ki * dil, iw = j * st - pad + kj * dil;
+                                const int ih = i * st - pad + ki * dil;
+                                const int iw = j * st - pad + kj * dil;
+                                const int xc = n * spec->in_channels + g * Cg + ch;
                                 if (ih >= 0 && ih < H && iw >= 0 && iw < W)
-                                    dxd[((n * spec->in_channels + g * Cg + ch) * H + ih) * W + iw] +=
+                                    dxd[(xc * H + ih) * W + iw] +=
                                         got * c.weight.data[((o * Cg + ch) * k + ki) * k + kj];
                             }
                 }
