@@ -42,34 +42,33 @@ struct lanes {
     __mmask16 valid; /* columns that exist */
 };
 
-/* Lanes for columns first .. first + 15, of which `cols` exist; img0 is
- * the image of column `first` (offsets are relative to it). */
-static TARGET struct lanes lanes_of(const struct fer_conv_shape *s, long first, int cols,
-                                    long img0)
+/* Lanes for 16 consecutive columns, of which `cols` exist, the first at
+ * output row oh, column ow + skip of the panel's first image (offsets are
+ * relative to that image). */
+static TARGET struct lanes lanes_of(const struct fer_conv_shape *s, int oh, int ow, int skip,
+                                    int cols)
 {
-    const int P = s->out_h * s->out_w;
-    const long q = first - img0 * P;
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
                                            14, 15);
     const __m512i one = _mm512_set1_epi32(1);
-    __m512i ow = _mm512_add_epi32(_mm512_set1_epi32((int)(q % s->out_w)), iota);
-    __m512i oh = _mm512_set1_epi32((int)(q / s->out_w));
+    __m512i vow = _mm512_add_epi32(_mm512_set1_epi32(ow + skip), iota);
+    __m512i voh = _mm512_set1_epi32(oh);
     __m512i img = _mm512_setzero_si512();
     /* Carry the column into rows and the row into images: as many rounds
-     * as the 16 lanes span rows (1 or 2 for outputs 16 wide or more). */
-    const __m512i vow = _mm512_set1_epi32(s->out_w), voh = _mm512_set1_epi32(s->out_h);
-    for (__mmask16 m; (m = _mm512_cmpge_epi32_mask(ow, vow));) {
-        ow = _mm512_mask_sub_epi32(ow, m, ow, vow);
-        oh = _mm512_mask_add_epi32(oh, m, oh, one);
+     * as the lanes span rows (1 or 2 for outputs 16 wide or more). */
+    const __m512i ow_n = _mm512_set1_epi32(s->out_w), oh_n = _mm512_set1_epi32(s->out_h);
+    for (__mmask16 m; (m = _mm512_cmpge_epi32_mask(vow, ow_n));) {
+        vow = _mm512_mask_sub_epi32(vow, m, vow, ow_n);
+        voh = _mm512_mask_add_epi32(voh, m, voh, one);
     }
-    for (__mmask16 m; (m = _mm512_cmpge_epi32_mask(oh, voh));) {
-        oh = _mm512_mask_sub_epi32(oh, m, oh, voh);
+    for (__mmask16 m; (m = _mm512_cmpge_epi32_mask(voh, oh_n));) {
+        voh = _mm512_mask_sub_epi32(voh, m, voh, oh_n);
         img = _mm512_mask_add_epi32(img, m, img, one);
     }
     struct lanes l;
-    l.ih = _mm512_sub_epi32(_mm512_mullo_epi32(oh, _mm512_set1_epi32(s->stride_h)),
+    l.ih = _mm512_sub_epi32(_mm512_mullo_epi32(voh, _mm512_set1_epi32(s->stride_h)),
                             _mm512_set1_epi32(s->pad_h));
-    l.iw = _mm512_sub_epi32(_mm512_mullo_epi32(ow, _mm512_set1_epi32(s->stride_w)),
+    l.iw = _mm512_sub_epi32(_mm512_mullo_epi32(vow, _mm512_set1_epi32(s->stride_w)),
                             _mm512_set1_epi32(s->pad_w));
     l.off = _mm512_add_epi32(_mm512_mullo_epi32(img, _mm512_set1_epi32((int)s->image_stride)),
                              _mm512_add_epi32(_mm512_mullo_epi32(l.ih, _mm512_set1_epi32(s->width)),
@@ -102,11 +101,16 @@ struct runs {
     __mmask16 in_a;
 };
 
-static TARGET struct runs runs_of(const struct fer_conv_shape *s, const float *x, long first)
+static TARGET struct runs runs_of(const struct fer_conv_shape *s, const float *x, long img,
+                                  int q)
 {
-    const long P = (long)s->out_h * s->out_w, img = first / P, q = first % P;
+    const int P = s->out_h * s->out_w;
+    if (q >= P) {
+        q -= P;
+        img++;
+    }
     const ptrdiff_t pad = (ptrdiff_t)s->pad_h * s->width + s->pad_w;
-    const long split = P - q; /* lanes left in image img */
+    const int split = P - q; /* lanes left in image img */
     struct runs r;
     r.a = x + img * s->image_stride + q - pad;
     r.b = x + (img + 1) * s->image_stride - split - pad;
@@ -124,7 +128,6 @@ TARGET void fer_gemm_pack_conv_avx512(const struct fer_conv_shape *s, const floa
      * the input; a half panel then spans at most two images if P >= 16. */
     const int runs = s->stride_h == 1 && s->stride_w == 1 && s->dilation_w == 1 &&
                      s->out_w == s->width && P >= 16;
-    const int tabulate = kk <= MAX_TAPS;
     const __m512i h = _mm512_set1_epi32(s->height), w = _mm512_set1_epi32(s->width);
     const __m512 zero = _mm512_setzero_ps();
     __mmask16 mask[2][MAX_TAPS];
@@ -134,23 +137,31 @@ TARGET void fer_gemm_pack_conv_avx512(const struct fer_conv_shape *s, const floa
         int cols = n - jp < NR ? n - jp : NR;
         if (first + cols > total)
             cols = first >= total ? 0 : (int)(total - first);
+        /* The one division of the panel (fer_sgemm_conv keeps N an int). */
         const long img0 = first / P;
+        const int q0 = (int)(first - img0 * P), oh0 = q0 / s->out_w;
+        const int ow0 = q0 - oh0 * s->out_w;
         const float *xb = x + img0 * s->image_stride;
-        const struct lanes l0 = lanes_of(s, first, cols, img0);
-        const struct lanes l1 = lanes_of(s, first + 16, cols - 16, img0);
+        const struct lanes l0 = lanes_of(s, oh0, ow0, 0, cols);
+        const struct lanes l1 = lanes_of(s, oh0, ow0, 16, cols - 16);
         struct runs r0 = {0}, r1 = {0};
         if (runs) {
-            r0 = runs_of(s, x, first);
-            r1 = runs_of(s, x, first + 16);
+            r0 = runs_of(s, x, img0, q0);
+            r1 = runs_of(s, x, img0, q0 + 16);
         }
+        /* Tabulated when rows repeat taps: a K = 9 first layer's panel
+         * has each tap once, and the table would cost what it saves. */
+        const int tabulate = kk <= MAX_TAPS && kc > kk;
         if (tabulate)
-            for (int t = 0; t < kk; t++) {
-                const int dh = t / KW * s->dilation_h, dw = t % KW * s->dilation_w;
+            for (int t = 0, ki = 0, kj = 0; t < kk; t++, kj = kj + 1 == KW ? (ki++, 0) : kj + 1) {
+                const int dh = ki * s->dilation_h, dw = kj * s->dilation_w;
                 mask[0][t] = inside(&l0, dh, dw, h, w);
                 mask[1][t] = inside(&l1, dh, dw, h, w);
                 shift[t] = dh * s->width + dw;
             }
-        int c = p0 / kk, t = p0 % kk;
+        /* Row p0 + k is channel c, tap t = (ki, kj), counted without
+         * divisions (they cost as much as a K = 9 panel's loads). */
+        int c = p0 / kk, t = p0 % kk, ki = t / KW, kj = t % KW;
         for (int k = 0; k < kc; k++) {
             __mmask16 m0, m1;
             int sh;
@@ -159,7 +170,7 @@ TARGET void fer_gemm_pack_conv_avx512(const struct fer_conv_shape *s, const floa
                 m1 = mask[1][t];
                 sh = shift[t];
             } else {
-                const int dh = t / KW * s->dilation_h, dw = t % KW * s->dilation_w;
+                const int dh = ki * s->dilation_h, dw = kj * s->dilation_w;
                 m0 = inside(&l0, dh, dw, h, w);
                 m1 = inside(&l1, dh, dw, h, w);
                 sh = dh * s->width + dw;
@@ -180,9 +191,14 @@ TARGET void fer_gemm_pack_conv_avx512(const struct fer_conv_shape *s, const floa
             }
             _mm512_store_ps(dst + (ptrdiff_t)k * NR, v0);
             _mm512_store_ps(dst + (ptrdiff_t)k * NR + 16, v1);
-            if (++t == kk) {
-                t = 0;
-                c++;
+            t++;
+            if (++kj == KW) {
+                kj = 0;
+                if (++ki == KH) {
+                    ki = 0;
+                    t = 0;
+                    c++;
+                }
             }
         }
     }
