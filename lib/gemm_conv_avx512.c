@@ -92,6 +92,9 @@ static TARGET inline __mmask16 inside(const struct lanes *l, int dh, int dw, __m
  * by row. */
 enum { MAX_TAPS = 64 };
 
+/* Floats ahead of a row's loads to prefetch: the next panel's. */
+enum { PREFETCH_AHEAD = 32 };
+
 /* One half panel read as up to two runs of consecutive floats (stride 1,
  * output as wide as the input): lanes below `split` from image run a,
  * the others from the next image, each lane t at run[t] + the tap's
@@ -144,6 +147,7 @@ TARGET void fer_gemm_pack_conv_avx512(const struct fer_conv_shape *s, const floa
         const float *xb = x + img0 * s->image_stride;
         const struct lanes l0 = lanes_of(s, oh0, ow0, 0, cols);
         const struct lanes l1 = lanes_of(s, oh0, ow0, 16, cols - 16);
+        const int lane0[2] = {_mm512_cvtsi512_si32(l0.off), _mm512_cvtsi512_si32(l1.off)};
         struct runs r0 = {0}, r1 = {0};
         if (runs) {
             r0 = runs_of(s, x, img0, q0);
@@ -178,6 +182,12 @@ TARGET void fer_gemm_pack_conv_avx512(const struct fer_conv_shape *s, const floa
             const ptrdiff_t o = c * HW + sh;
             __m512 v0, v1;
             if (runs) {
+                /* The next panel reads the 32 floats after these, in
+                 * as many planes and rows as this one: more streams than
+                 * the hardware prefetcher follows. A prefetch past the
+                 * image never faults. */
+                _mm_prefetch((const char *)(r1.a + o + PREFETCH_AHEAD), _MM_HINT_T0);
+                _mm_prefetch((const char *)(r1.a + o + PREFETCH_AHEAD + 16), _MM_HINT_T0);
                 v0 = _mm512_maskz_loadu_ps(m0 & r0.in_a, r0.a + o);
                 v1 = _mm512_maskz_loadu_ps(m1 & r1.in_a, r1.a + o);
                 if ((m0 & ~r0.in_a) | (m1 & ~r1.in_a)) {
@@ -185,6 +195,13 @@ TARGET void fer_gemm_pack_conv_avx512(const struct fer_conv_shape *s, const floa
                     v1 = _mm512_mask_loadu_ps(v1, m1 & ~r1.in_a, r1.b + o);
                 }
             } else {
+                /* As above, for the next panel: 32 columns further on,
+                 * stride_w times as many floats, two lines per half. */
+                const float *next = xb + o + 32 * s->stride_w;
+                _mm_prefetch((const char *)(next + lane0[0]), _MM_HINT_T0);
+                _mm_prefetch((const char *)(next + lane0[0] + 16), _MM_HINT_T0);
+                _mm_prefetch((const char *)(next + lane0[1]), _MM_HINT_T0);
+                _mm_prefetch((const char *)(next + lane0[1] + 16), _MM_HINT_T0);
                 const __m512i add = _mm512_set1_epi32((int)o);
                 v0 = _mm512_mask_i32gather_ps(zero, m0, _mm512_add_epi32(l0.off, add), xb, 4);
                 v1 = _mm512_mask_i32gather_ps(zero, m1, _mm512_add_epi32(l1.off, add), xb, 4);
