@@ -28,6 +28,11 @@
  * A K longer than KC_MAX is cut in equal blocks that depend on K alone:
  * the sum order, and so the bits, never depend on the thread count.
  *
+ * fer_sgemm_conv runs the same loops with the B block packed from a
+ * convolution's input (gemm_conv_avx512.c) instead of from a matrix, and
+ * may scatter C's columns into per-image outputs; a tile across two
+ * images is computed into a buffer and copied out.
+ *
  * Some products are computed transposed, C^T = op(B)^T op(A)^T into
  * scratch, then transposed back (sgemm_run says when): narrow outputs,
  * which would leave most of a 32-wide tile idle, and A B^T with the

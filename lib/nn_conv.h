@@ -14,8 +14,10 @@
  * stride-1 convolution is itself a convolution of dy with the rotated,
  * transposed weights, computed the same way, which moves far less memory
  * than a column gradient folded back by col2im. The weight gradient, the
- * other input gradients, and everything under FER_GEMM=openblas use
- * im2col (several images per GEMM when the output is small) + fer_sgemm.
+ * other input gradients, groups of fewer than 32 rows (channels x taps:
+ * a 1-channel first layer, depthwise), and everything under
+ * FER_GEMM=openblas use im2col (several images per GEMM when the output
+ * is small) + fer_sgemm.
  * Conventions (overwrite dx, accumulate parameter gradients): see nn.h.
  */
 #ifndef FER_NN_CONV_H
