@@ -28,6 +28,11 @@
  * A K longer than KC_MAX is cut in equal blocks that depend on K alone:
  * the sum order, and so the bits, never depend on the thread count.
  *
+ * fer_sgemm_conv runs the same loops with the B block packed from a
+ * convolution's input (gemm_conv_avx512.c) instead of from a matrix, and
+ * may scatter C's columns into per-image outputs; a tile across two
+ * images is computed into a buffer and copied out.
+ *
  * Some products are computed transposed, C^T = op(B)^T op(A)^T into
  * scratch, then transposed back (sgemm_run says when): narrow outputs,
  * which would leave most of a 32-wide tile idle, and A B^T with the
@@ -40,6 +45,7 @@
 #include "parallel.h"
 
 #include <cblas.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -118,6 +124,9 @@ struct job {
     const float *apack;  /* packed A, K block p at mpad * (its first k) */
     int n2, nblocks;     /* N block width (a multiple of NR) and count */
     int mrows, mchunks;  /* M chunk height (a multiple of MR) and count */
+    const struct fer_conv_shape *conv; /* B is cols(B) of this shape (gemm.h) */
+    ptrdiff_t cimg;      /* > 0: C column j at (j / cP) * cimg + j % cP */
+    int cP;
     float **bbuf;        /* one B block per part */
     int nbufs;           /* how many */
     size_t bfloats;      /* the size of each */
@@ -145,6 +154,55 @@ static inline int kblock_start(const struct job *j, int p)
     return (int)((long)j->K * p / j->nkb);
 }
 
+/* Copy an m x nr tile between buf (row stride NR) and C columns col ..
+ * col + nr of a job whose columns are images cP wide, cimg apart: one run
+ * of columns per image the tile touches. */
+static void tile_copy(const struct job *j, float *buf, int i, int col, int m, int nr,
+                      int to_c)
+{
+    for (int t = 0; t < nr;) {
+        const int cc = col + t, q = cc % j->cP;
+        const int len = nr - t < j->cP - q ? nr - t : j->cP - q;
+        float *c = j->C + (ptrdiff_t)i * j->ldc + (ptrdiff_t)(cc / j->cP) * j->cimg + q;
+        for (int r = 0; r < m; r++)
+            if (to_c)
+                memcpy(c + (ptrdiff_t)r * j->ldc, buf + r * NR + t, sizeof(float) * len);
+            else
+                memcpy(buf + r * NR + t, c + (ptrdiff_t)r * j->ldc, sizeof(float) * len);
+        t += len;
+    }
+}
+
+/* One MR x NR tile (or less) of C at row i and column col, of an item's
+ * A panel (ap, or rows of A in place) and B panel b. */
+static void tile(const struct job *j, int kc, const float *ap, const float *arows,
+                 const float *b, int i, int col, int mr, int nr, float beta, int beta_zero)
+{
+    float *c = j->C + (ptrdiff_t)i * j->ldc + col;
+    ptrdiff_t ldc = j->ldc;
+    float buf[MR * NR];
+    int split = 0;
+    if (j->cimg) {
+        const int q = col % j->cP;
+        /* A tile across two or more images is computed into buf and
+         * copied out in pieces: the kernel does the same arithmetic, so
+         * the bits do not depend on where the images fall. */
+        split = q + nr > j->cP;
+        c = split ? buf : j->C + (ptrdiff_t)i * ldc + (ptrdiff_t)(col / j->cP) * j->cimg + q;
+        if (split)
+            ldc = NR;
+    }
+    if (split && !beta_zero)
+        tile_copy(j, buf, i, col, mr, nr, 0);
+    if (j->direct_a && mr == MR)
+        fer_gemm_kernel_rows_avx512(kc, arows, j->lda, b, c, ldc, mr, nr, j->alpha, beta,
+                                    beta_zero);
+    else
+        fer_gemm_kernel_avx512(kc, ap, b, c, ldc, mr, nr, j->alpha, beta, beta_zero);
+    if (split)
+        tile_copy(j, buf, i, col, mr, nr, 1);
+}
+
 static void run_items(void *ctx, long begin, long end)
 {
     struct job *j = ctx;
@@ -167,21 +225,18 @@ static void run_items(void *ctx, long begin, long end)
             const int p0 = kblock_start(j, p), kc = kblock_start(j, p + 1) - p0;
             const float beta = p == 0 ? j->beta : 1.0f;
             const int beta_zero = p == 0 && j->beta == 0.0f;
-            fer_gemm_pack_b_avx512(j->tb, j->B, j->ldb, p0, kc, j0, n, bp);
+            if (j->conv)
+                fer_gemm_pack_conv_avx512(j->conv, j->B, p0, kc, j0, n, bp);
+            else
+                fer_gemm_pack_b_avx512(j->tb, j->B, j->ldb, p0, kc, j0, n, bp);
             const float *ap = j->apack + j->mpad * p0 + (ptrdiff_t)i0 * kc;
             for (int i = 0; i < m; i += MR, ap += (ptrdiff_t)MR * kc) {
-                float *c = j->C + (ptrdiff_t)(i0 + i) * j->ldc + j0;
                 const int mr = m - i < MR ? m - i : MR;
                 const float *arows = j->A + (ptrdiff_t)(i0 + i) * j->lda + p0;
                 for (int jj = 0; jj < n; jj += NR) {
                     const int nr = n - jj < NR ? n - jj : NR;
-                    if (j->direct_a && mr == MR)
-                        fer_gemm_kernel_rows_avx512(kc, arows, j->lda, bp + (ptrdiff_t)jj * kc,
-                                                    c + jj, j->ldc, mr, nr, j->alpha, beta,
-                                                    beta_zero);
-                    else
-                        fer_gemm_kernel_avx512(kc, ap, bp + (ptrdiff_t)jj * kc, c + jj,
-                                               j->ldc, mr, nr, j->alpha, beta, beta_zero);
+                    tile(j, kc, ap, arows, bp + (ptrdiff_t)jj * kc, i0 + i, j0 + jj, mr, nr,
+                         beta, beta_zero);
                 }
             }
         }
@@ -401,6 +456,39 @@ int fer_sgemm(enum fer_trans ta, enum fer_trans tb, int M, int N, int K, float a
     }
     struct buffers own = {0};
     int rc = sgemm_run(&j, &own);
+    release(&own);
+    return rc;
+}
+
+int fer_sgemm_conv(int M, const float *A, int lda, const struct fer_conv_shape *s,
+                   const float *x, float *C, ptrdiff_t ldc, ptrdiff_t out_stride)
+{
+    const long K = (long)s->channels * s->kernel_h * s->kernel_w;
+    const long P = (long)s->out_h * s->out_w, N = P * s->images;
+    if (M < 0 || K < 1 || P < 1 || s->images < 1 || N > INT_MAX || K > INT_MAX)
+        return fer_fail("sgemm_conv: bad size %d x %ld x %ld", M, N, K);
+    if (lda < K || ldc < P || out_stride < P)
+        return fer_fail("sgemm_conv: strides %d, %td, %td below %ld, %ld, %ld", lda, ldc,
+                        out_stride, K, P, P);
+    pthread_once(&choose_once, choose);
+    /* The packer's lane offsets are 32-bit, from a panel's first image. */
+    if (!use_ours || (double)s->image_stride * 33 >= INT_MAX ||
+        (double)s->channels * s->height * s->width >= INT_MAX)
+        return 1;
+    if (M == 0)
+        return 0;
+    struct job j = {.ta = 0, .tb = 0, .M = M, .N = (int)N, .K = (int)K, .alpha = 1.0f,
+                    .beta = 0.0f, .A = A, .B = x, .C = C, .lda = lda, .ldb = 0, .ldc = ldc,
+                    .serial = 2.0 * M * N * K < SERIAL_FLOPS, .conv = s,
+                    /* Images side by side are an ordinary matrix. */
+                    .cimg = out_stride == P || s->images == 1 ? 0 : out_stride, .cP = (int)P};
+    if (pthread_mutex_trylock(&cached_lock) == 0) {
+        int rc = sgemm_ours(&j, &cached);
+        pthread_mutex_unlock(&cached_lock);
+        return rc;
+    }
+    struct buffers own = {0};
+    int rc = sgemm_ours(&j, &own);
     release(&own);
     return rc;
 }

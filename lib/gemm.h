@@ -38,11 +38,48 @@
 #ifndef FER_GEMM_H
 #define FER_GEMM_H
 
+#include <stddef.h>
+
 enum fer_trans { FER_NO_TRANS = 0, FER_TRANS = 1 };
 
 int fer_sgemm(enum fer_trans ta, enum fer_trans tb, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta, float *C,
               int ldc);
+
+/* A convolution's input read as the B operand of a product ("implicit
+ * GEMM"): the K x (images * P) column matrix that im2col would write,
+ * P = out_h * out_w, row k = (c, ki, kj) in that order (c < channels),
+ * column i * P + oh * out_w + ow, holding
+ *   x[i * image_stride + (c * height + ih) * width + iw],
+ *   ih = oh * stride_h - pad_h + ki * dilation_h,
+ *   iw = ow * stride_w - pad_w + kj * dilation_w,
+ * or 0 where (ih, iw) falls outside the height x width image. */
+struct fer_conv_shape {
+    int channels, height, width;
+    int out_h, out_w;
+    int kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+    int images;
+    ptrdiff_t image_stride; /* floats from one image's channel 0 to the next's */
+};
+
+/* C = A * cols(x) with A an untransposed M x K matrix (lda >= K, K =
+ * channels * kernel_h * kernel_w) and cols(x) the matrix above, never
+ * written out: its panels are packed straight from x. Output column
+ * i * P + q (image i, position q) goes to C[r * ldc + i * out_stride + q]
+ * (out_stride: floats from one image's output to the next's, so that a
+ * batch lands in NCHW place with ldc = P; out_stride = P and ldc =
+ * images * P give an ordinary M x (images * P) matrix). C is only written.
+ * The same products are summed in the same order as fer_sgemm's own
+ * kernels do for A times the im2col matrix (C = 1 * A B + 0 * C; unless
+ * images * P is so small, a few columns, that fer_sgemm would compute
+ * that product transposed), so the bits equal that, and they are the
+ * same for every thread count.
+ * Returns 0; 1 when this path does not apply (the OpenBLAS backend, or an
+ * input too large for its 32-bit lane offsets) and nothing was written,
+ * the caller then doing im2col and fer_sgemm; -1 with fer_error() set on
+ * bad sizes or no memory. */
+int fer_sgemm_conv(int M, const float *A, int lda, const struct fer_conv_shape *s,
+                   const float *x, float *C, ptrdiff_t ldc, ptrdiff_t out_stride);
 
 /* The code a large product would run: "avx512" or "openblas". */
 const char *fer_sgemm_backend(void);

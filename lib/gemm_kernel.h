@@ -43,6 +43,15 @@ void fer_gemm_pack_a_avx512(int trans, const float *A, ptrdiff_t lda, int i0, in
 void fer_gemm_pack_b_avx512(int trans, const float *B, ptrdiff_t ldb, int p0, int kc,
                             int j0, int n, float *dst);
 
+/* Pack rows [p0, p0 + kc) x columns [j0, j0 + n) of cols(x) (gemm.h,
+ * struct fer_conv_shape) into ceil(n / NR) panels of kc * NR floats, the
+ * same floats as fer_gemm_pack_b_avx512 of the im2col matrix. Columns past
+ * images * P are 0. Lane offsets are 32-bit: needs 33 * image_stride and
+ * channels * height * width below 2^31 (fer_sgemm_conv checks). */
+struct fer_conv_shape;
+void fer_gemm_pack_conv_avx512(const struct fer_conv_shape *s, const float *x, int p0,
+                               int kc, int j0, int n, float *dst);
+
 /* C[i][j] = T[j][i] + beta * C[i][j] for i < rows, j < cols (one
  * rounding: a fused multiply-add); beta_zero: C is not read. */
 void fer_gemm_transpose_add_avx512(const float *t, ptrdiff_t ldt, int rows, int cols,

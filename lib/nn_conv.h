@@ -6,12 +6,18 @@
  * with x = 0 outside the image, Cg = in_channels / groups, and output size
  * floor((H + 2*pad - dilation*(k-1) - 1) / stride) + 1 as PyTorch.
  *
- * Computed as im2col + cblas_sgemm, several images per GEMM when the
- * output is small so that the GEMM stays wide; a 1x1 stride-1 unpadded
- * convolution multiplies the input directly without im2col. The input
- * gradient of a stride-1 convolution is itself computed as a convolution
- * of dy with the rotated, transposed weights (im2col of dy + GEMM), which
- * moves far less memory than a column gradient folded back by col2im.
+ * The forward is one product per group for the whole batch, weights
+ * times the im2col matrix, which with our own GEMM (fer_sgemm_conv,
+ * gemm.h) is never written: its panels are packed straight from the
+ * images and the output lands in place. A 1x1 stride-1 unpadded
+ * convolution multiplies the input directly. The input gradient of a
+ * stride-1 convolution is itself a convolution of dy with the rotated,
+ * transposed weights, computed the same way, which moves far less memory
+ * than a column gradient folded back by col2im. The weight gradient, the
+ * other input gradients, groups of fewer than 32 rows (channels x taps:
+ * a 1-channel first layer, depthwise), and everything under
+ * FER_GEMM=openblas use im2col (several images per GEMM when the output
+ * is small) + fer_sgemm.
  * Conventions (overwrite dx, accumulate parameter gradients): see nn.h.
  */
 #ifndef FER_NN_CONV_H

@@ -1,0 +1,222 @@
+/* gemm_conv_avx512.c - packing a convolution's input straight into the
+ * B panels of fer_sgemm's kernel (implicit GEMM, see fer_sgemm_conv).
+ *
+ * im2col wrote a K x P column matrix (9 to 49 times the input for 3 x 3 to
+ * 7 x 7 kernels) only for the B pack to read it once more: 13% of a
+ * training step was that copy. Here each kc x 32 panel is filled from the
+ * image itself. A panel's 32 columns are consecutive output positions;
+ * for each lane the output row, column and image are worked out once per
+ * panel, and then every row (c, ki, kj) of the panel is 32 input offsets
+ * and a validity mask (the padding reads 0):
+ *   - stride 1 with the output as wide as the input (3 x 3 padding 1, and
+ *     every input gradient of a stride-1 layer): the offsets are
+ *     consecutive within an image, so a row is two masked vector loads,
+ *     or four where a half panel runs into the next image;
+ *   - otherwise (strides 2, valid convolutions, planes under 16) a
+ *     masked gather.
+ * The masks and offsets of each kernel tap (ki, kj) are the same for
+ * every channel: they are worked out once per panel.
+ * Masked-off lanes are never read (AVX-512 suppresses their faults), so
+ * the padding costs no branches.
+ *
+ * Compiled like gemm_avx512.c: only these functions carry the target
+ * attribute, and lib/gemm.c calls them after checking the CPU.
+ */
+#include "gemm.h"
+#include "gemm_kernel.h"
+
+#include <immintrin.h>
+
+#define TARGET __attribute__((target("avx512f,avx512vl,fma")))
+#define NR FER_GEMM_NR
+
+static TARGET inline __mmask16 head_mask16(int n)
+{
+    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
+/* Per-lane geometry of one panel half: 16 consecutive columns. */
+struct lanes {
+    __m512i ih, iw;  /* top-left input row and column each lane reads */
+    __m512i off;     /* their offset from the panel's first image */
+    __mmask16 valid; /* columns that exist */
+};
+
+/* Lanes for 16 consecutive columns, of which `cols` exist, the first at
+ * output row oh, column ow + skip of the panel's first image (offsets are
+ * relative to that image). */
+static TARGET struct lanes lanes_of(const struct fer_conv_shape *s, int oh, int ow, int skip,
+                                    int cols)
+{
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+                                           14, 15);
+    const __m512i one = _mm512_set1_epi32(1);
+    __m512i vow = _mm512_add_epi32(_mm512_set1_epi32(ow + skip), iota);
+    __m512i voh = _mm512_set1_epi32(oh);
+    __m512i img = _mm512_setzero_si512();
+    /* Carry the column into rows and the row into images: as many rounds
+     * as the lanes span rows (1 or 2 for outputs 16 wide or more). */
+    const __m512i ow_n = _mm512_set1_epi32(s->out_w), oh_n = _mm512_set1_epi32(s->out_h);
+    for (__mmask16 m; (m = _mm512_cmpge_epi32_mask(vow, ow_n));) {
+        vow = _mm512_mask_sub_epi32(vow, m, vow, ow_n);
+        voh = _mm512_mask_add_epi32(voh, m, voh, one);
+    }
+    for (__mmask16 m; (m = _mm512_cmpge_epi32_mask(voh, oh_n));) {
+        voh = _mm512_mask_sub_epi32(voh, m, voh, oh_n);
+        img = _mm512_mask_add_epi32(img, m, img, one);
+    }
+    struct lanes l;
+    l.ih = _mm512_sub_epi32(_mm512_mullo_epi32(voh, _mm512_set1_epi32(s->stride_h)),
+                            _mm512_set1_epi32(s->pad_h));
+    l.iw = _mm512_sub_epi32(_mm512_mullo_epi32(vow, _mm512_set1_epi32(s->stride_w)),
+                            _mm512_set1_epi32(s->pad_w));
+    l.off = _mm512_add_epi32(_mm512_mullo_epi32(img, _mm512_set1_epi32((int)s->image_stride)),
+                             _mm512_add_epi32(_mm512_mullo_epi32(l.ih, _mm512_set1_epi32(s->width)),
+                                              l.iw));
+    l.valid = head_mask16(cols);
+    return l;
+}
+
+/* The lanes of l whose input (ih + dh, iw + dw) lies inside the image. */
+static TARGET inline __mmask16 inside(const struct lanes *l, int dh, int dw, __m512i h,
+                                      __m512i w)
+{
+    __mmask16 m = _mm512_mask_cmplt_epu32_mask(
+        l->valid, _mm512_add_epi32(l->ih, _mm512_set1_epi32(dh)), h);
+    return _mm512_mask_cmplt_epu32_mask(m, _mm512_add_epi32(l->iw, _mm512_set1_epi32(dw)),
+                                        w);
+}
+
+/* Kernel taps (ki, kj) whose masks and offsets are tabulated once per
+ * panel: every channel's rows reuse them. Larger kernels compute them row
+ * by row. */
+enum { MAX_TAPS = 64 };
+
+/* Floats ahead of a row's loads to prefetch: the next panel's. */
+enum { PREFETCH_AHEAD = 32 };
+
+/* One half panel read as up to two runs of consecutive floats (stride 1,
+ * output as wide as the input): lanes below `split` from image run a,
+ * the others from the next image, each lane t at run[t] + the tap's
+ * offset. */
+struct runs {
+    const float *a, *b;
+    __mmask16 in_a;
+};
+
+static TARGET struct runs runs_of(const struct fer_conv_shape *s, const float *x, long img,
+                                  int q)
+{
+    const int P = s->out_h * s->out_w;
+    if (q >= P) {
+        q -= P;
+        img++;
+    }
+    const ptrdiff_t pad = (ptrdiff_t)s->pad_h * s->width + s->pad_w;
+    const int split = P - q; /* lanes left in image img */
+    struct runs r;
+    r.a = x + img * s->image_stride + q - pad;
+    r.b = x + (img + 1) * s->image_stride - split - pad;
+    r.in_a = split >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << split) - 1);
+    return r;
+}
+
+TARGET void fer_gemm_pack_conv_avx512(const struct fer_conv_shape *s, const float *x, int p0,
+                                      int kc, int j0, int n, float *dst)
+{
+    const long P = (long)s->out_h * s->out_w, total = P * s->images;
+    const int KH = s->kernel_h, KW = s->kernel_w, kk = KH * KW;
+    const ptrdiff_t HW = (ptrdiff_t)s->height * s->width;
+    /* Consecutive offsets within an image: stride 1 and rows as wide as
+     * the input; a half panel then spans at most two images if P >= 16. */
+    const int runs = s->stride_h == 1 && s->stride_w == 1 && s->dilation_w == 1 &&
+                     s->out_w == s->width && P >= 16;
+    const __m512i h = _mm512_set1_epi32(s->height), w = _mm512_set1_epi32(s->width);
+    const __m512 zero = _mm512_setzero_ps();
+    __mmask16 mask[2][MAX_TAPS];
+    int shift[MAX_TAPS];
+    for (int jp = 0; jp < n; jp += NR, dst += (ptrdiff_t)NR * kc) {
+        const long first = (long)j0 + jp;
+        int cols = n - jp < NR ? n - jp : NR;
+        if (first + cols > total)
+            cols = first >= total ? 0 : (int)(total - first);
+        /* The one division of the panel (fer_sgemm_conv keeps N an int). */
+        const long img0 = first / P;
+        const int q0 = (int)(first - img0 * P), oh0 = q0 / s->out_w;
+        const int ow0 = q0 - oh0 * s->out_w;
+        const float *xb = x + img0 * s->image_stride;
+        const struct lanes l0 = lanes_of(s, oh0, ow0, 0, cols);
+        const struct lanes l1 = lanes_of(s, oh0, ow0, 16, cols - 16);
+        const int lane0[2] = {_mm512_cvtsi512_si32(l0.off), _mm512_cvtsi512_si32(l1.off)};
+        struct runs r0 = {0}, r1 = {0};
+        if (runs) {
+            r0 = runs_of(s, x, img0, q0);
+            r1 = runs_of(s, x, img0, q0 + 16);
+        }
+        /* Tabulated when rows repeat taps: a K = 9 first layer's panel
+         * has each tap once, and the table would cost what it saves. */
+        const int tabulate = kk <= MAX_TAPS && kc > kk;
+        if (tabulate)
+            for (int t = 0, ki = 0, kj = 0; t < kk; t++, kj = kj + 1 == KW ? (ki++, 0) : kj + 1) {
+                const int dh = ki * s->dilation_h, dw = kj * s->dilation_w;
+                mask[0][t] = inside(&l0, dh, dw, h, w);
+                mask[1][t] = inside(&l1, dh, dw, h, w);
+                shift[t] = dh * s->width + dw;
+            }
+        /* Row p0 + k is channel c, tap t = (ki, kj), counted without
+         * divisions (they cost as much as a K = 9 panel's loads). */
+        int c = p0 / kk, t = p0 % kk, ki = t / KW, kj = t % KW;
+        for (int k = 0; k < kc; k++) {
+            __mmask16 m0, m1;
+            int sh;
+            if (tabulate) {
+                m0 = mask[0][t];
+                m1 = mask[1][t];
+                sh = shift[t];
+            } else {
+                const int dh = ki * s->dilation_h, dw = kj * s->dilation_w;
+                m0 = inside(&l0, dh, dw, h, w);
+                m1 = inside(&l1, dh, dw, h, w);
+                sh = dh * s->width + dw;
+            }
+            const ptrdiff_t o = c * HW + sh;
+            __m512 v0, v1;
+            if (runs) {
+                /* The next panel reads the 32 floats after these, in
+                 * as many planes and rows as this one: more streams than
+                 * the hardware prefetcher follows. A prefetch past the
+                 * image never faults. */
+                _mm_prefetch((const char *)(r1.a + o + PREFETCH_AHEAD), _MM_HINT_T0);
+                _mm_prefetch((const char *)(r1.a + o + PREFETCH_AHEAD + 16), _MM_HINT_T0);
+                v0 = _mm512_maskz_loadu_ps(m0 & r0.in_a, r0.a + o);
+                v1 = _mm512_maskz_loadu_ps(m1 & r1.in_a, r1.a + o);
+                if ((m0 & ~r0.in_a) | (m1 & ~r1.in_a)) {
+                    v0 = _mm512_mask_loadu_ps(v0, m0 & ~r0.in_a, r0.b + o);
+                    v1 = _mm512_mask_loadu_ps(v1, m1 & ~r1.in_a, r1.b + o);
+                }
+            } else {
+                /* As above, for the next panel: 32 columns further on,
+                 * stride_w times as many floats, two lines per half. */
+                const float *next = xb + o + 32 * s->stride_w;
+                _mm_prefetch((const char *)(next + lane0[0]), _MM_HINT_T0);
+                _mm_prefetch((const char *)(next + lane0[0] + 16), _MM_HINT_T0);
+                _mm_prefetch((const char *)(next + lane0[1]), _MM_HINT_T0);
+                _mm_prefetch((const char *)(next + lane0[1] + 16), _MM_HINT_T0);
+                const __m512i add = _mm512_set1_epi32((int)o);
+                v0 = _mm512_mask_i32gather_ps(zero, m0, _mm512_add_epi32(l0.off, add), xb, 4);
+                v1 = _mm512_mask_i32gather_ps(zero, m1, _mm512_add_epi32(l1.off, add), xb, 4);
+            }
+            _mm512_store_ps(dst + (ptrdiff_t)k * NR, v0);
+            _mm512_store_ps(dst + (ptrdiff_t)k * NR + 16, v1);
+            t++;
+            if (++kj == KW) {
+                kj = 0;
+                if (++ki == KH) {
+                    ki = 0;
+                    t = 0;
+                    c++;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,389 @@
+/* test_gemm_conv: the implicit-GEMM convolution path (fer_sgemm_conv and
+ * its packer) against im2col written out the plain way.
+ *
+ *  - The packer must give exactly the floats that fer_gemm_pack_b_avx512
+ *    gives on the im2col matrix, for any window of rows and columns
+ *    (K blocks, N blocks, ragged edges, columns past the end), over
+ *    kernels 1/3/5/7, strides 1/2, every padding 0..k-1, dilation 1/2,
+ *    widths that are not multiples of 32, 1/3/64 channels, 1 to 5 images.
+ *  - fer_sgemm_conv must equal fer_sgemm of the weights and the im2col
+ *    matrix bit for bit (same products, same order), at 1, 2 and 3
+ *    threads, with the output as one matrix or scattered per image.
+ *  - A whole convolution layer (groups, depthwise) must match a direct
+ *    double-precision convolution, and with FER_GEMM=openblas (the im2col
+ *    fallback) give the same outputs within rounding.
+ */
+#include "check_helpers.h"
+
+#include "gemm.h"
+#include "gemm_kernel.h"
+#include "nn_conv.h"
+#include "parallel.h"
+#include "rng.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int have_avx512(void)
+{
+    __builtin_cpu_init();
+    const char *env = getenv("FER_GEMM");
+    return __builtin_cpu_supports("avx512f") && !(env && strcmp(env, "openblas") == 0);
+}
+
+static long ncols(const struct fer_conv_shape *s)
+{
+    return (long)s->out_h * s->out_w * s->images;
+}
+
+static int nrows(const struct fer_conv_shape *s)
+{
+    return s->channels * s->kernel_h * s->kernel_w;
+}
+
+/* The K x (images * P) im2col matrix, by the definition in gemm.h. */
+static float *im2col_plain(const struct fer_conv_shape *s, const float *x)
+{
+    const long N = ncols(s), P = (long)s->out_h * s->out_w;
+    float *col = malloc(sizeof(float) * nrows(s) * N);
+    ck_assert_ptr_nonnull(col);
+    for (int c = 0; c < s->channels; c++)
+        for (int ki = 0; ki < s->kernel_h; ki++)
+            for (int kj = 0; kj < s->kernel_w; kj++) {
+                const long row = ((long)c * s->kernel_h + ki) * s->kernel_w + kj;
+                for (long j = 0; j < N; j++) {
+                    const long i = j / P, q = j % P;
+                    const int oh = (int)(q / s->out_w), ow = (int)(q % s->out_w);
+                    const int ih = oh * s->stride_h - s->pad_h + ki * s->dilation_h;
+                    const int iw = ow * s->stride_w - s->pad_w + kj * s->dilation_w;
+                    col[row * N + j] =
+                        ih < 0 || ih >= s->height || iw < 0 || iw >= s->width
+                            ? 0.0f
+                            : x[i * s->image_stride + ((long)c * s->height + ih) * s->width +
+                                iw];
+                }
+            }
+    return col;
+}
+
+static int out_size(int in, int k, int st, int pad, int dil)
+{
+    return (in + 2 * pad - dil * (k - 1) - 1) / st + 1;
+}
+
+/* A shape, or 0 when the kernel does not fit. image_stride leaves a gap
+ * of 5 floats between images, so that a packer reading one image's
+ * neighbour instead of zero padding is caught. */
+static int make_shape(struct fer_conv_shape *s, int C, int H, int W, int k, int st, int pad,
+                      int dil, int images)
+{
+    *s = (struct fer_conv_shape){C, H, W, 0, 0, k, k, st, st, pad, pad, dil, dil, images,
+                                 (ptrdiff_t)C * H * W + 5};
+    if (H + 2 * pad < dil * (k - 1) + 1 || W + 2 * pad < dil * (k - 1) + 1)
+        return 0;
+    s->out_h = out_size(H, k, st, pad, dil);
+    s->out_w = out_size(W, k, st, pad, dil);
+    return 1;
+}
+
+static float *random_floats(size_t n, struct fer_rng *r)
+{
+    float *v = malloc(sizeof(float) * (n ? n : 1));
+    ck_assert_ptr_nonnull(v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (float)fer_rng_normal(r);
+    return v;
+}
+
+/* Pack windows (p0, kc, j0, n) of both and compare every float. */
+static void check_pack(const struct fer_conv_shape *s, const float *x, const float *col)
+{
+    const int K = nrows(s);
+    const long N = ncols(s);
+    const int kcs[] = {K, 1, 7, 384}, j0s[] = {0, 13, 64}, ns[] = {(int)N, 32, 45};
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 3; b++)
+            for (int d = 0; d < 3; d++) {
+                const int p0 = a == 1 ? K - 1 : a == 2 ? K / 3 : 0;
+                const int kc = kcs[a] < K - p0 ? kcs[a] : K - p0;
+                const int j0 = j0s[b] < N ? j0s[b] : 0;
+                /* Windows may run past the last column: zeros expected. */
+                const int n = ns[d];
+                const size_t len = (size_t)(n + FER_GEMM_NR - 1) / FER_GEMM_NR *
+                                   FER_GEMM_NR * kc;
+                float *want = aligned_alloc(64, sizeof(float) * len);
+                float *got = aligned_alloc(64, sizeof(float) * len);
+                ck_assert(want && got);
+                /* pack_b reads columns < j0 + n only where they exist. */
+                const int nv = j0 + n <= N ? n : (int)(N - j0);
+                memset(want, 0, sizeof(float) * len);
+                fer_gemm_pack_b_avx512(0, col, N, p0, kc, j0, nv, want);
+                memset(got, 0xff, sizeof(float) * len);
+                fer_gemm_pack_conv_avx512(s, x, p0, kc, j0, n, got);
+                if (memcmp(want, got, sizeof(float) * len) != 0)
+                    ck_abort_msg("pack differs: C %d %dx%d k %d s %d p %d d %d images %d; "
+                                 "rows %d+%d cols %d+%d",
+                                 s->channels, s->height, s->width, s->kernel_h, s->stride_h,
+                                 s->pad_h, s->dilation_h, s->images, p0, kc, j0, n);
+                free(want);
+                free(got);
+            }
+}
+
+START_TEST(test_pack_equals_im2col)
+{
+    if (!have_avx512())
+        return;
+    struct fer_rng r;
+    fer_rng_seed(&r, 11);
+    const int ks[] = {1, 3, 5, 7}, Cs[] = {1, 3, 64};
+    const int sizes[][2] = {{7, 7}, {13, 37}, {16, 16}, {4, 33}};
+    int tried = 0;
+    for (int ci = 0; ci < 3; ci++)
+        for (int ki = 0; ki < 4; ki++)
+            for (int st = 1; st <= 2; st++)
+                for (int dil = 1; dil <= 2; dil++)
+                    for (int pad = 0; pad < ks[ki]; pad++)
+                        for (int si = 0; si < 4; si++) {
+                            const int images = 1 + (ci + ki + si + pad) % 5;
+                            /* 64 channels: a subset of the geometries, to
+                             * keep the test short. */
+                            if (Cs[ci] == 64 && (si != 1 || dil != 1 || pad > 1))
+                                continue;
+                            struct fer_conv_shape s;
+                            if (!make_shape(&s, Cs[ci], sizes[si][0], sizes[si][1], ks[ki],
+                                            st, pad, dil, images))
+                                continue;
+                            float *x = random_floats((size_t)s.image_stride * images, &r);
+                            float *col = im2col_plain(&s, x);
+                            check_pack(&s, x, col);
+                            free(x);
+                            free(col);
+                            tried++;
+                        }
+    ck_assert_int_gt(tried, 300);
+}
+END_TEST
+
+/* fer_sgemm_conv against fer_sgemm on im2col, bit for bit, at 1 to 3
+ * threads, as one matrix and scattered into per-image outputs. */
+START_TEST(test_product_bitwise)
+{
+    if (!have_avx512())
+        return;
+    struct fer_rng r;
+    fer_rng_seed(&r, 12);
+    const struct {
+        int C, H, W, k, st, pad, dil, images, M;
+    } cases[] = {
+        {1, 64, 64, 3, 1, 1, 1, 5, 32},   {32, 16, 16, 3, 1, 1, 1, 4, 64},
+        {3, 40, 40, 7, 2, 3, 1, 2, 64},   {64, 14, 14, 1, 2, 0, 1, 3, 16},
+        {16, 7, 7, 3, 1, 1, 1, 6, 24},    {128, 4, 4, 3, 1, 1, 1, 5, 8},
+        {8, 13, 37, 5, 1, 2, 2, 3, 3},    {70, 9, 9, 3, 1, 1, 1, 2, 40},
+        {64, 28, 28, 3, 2, 1, 1, 2, 16},
+    };
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        struct fer_conv_shape s;
+        ck_assert(make_shape(&s, cases[t].C, cases[t].H, cases[t].W, cases[t].k, cases[t].st,
+                             cases[t].pad, cases[t].dil, cases[t].images));
+        const int M = cases[t].M, K = nrows(&s);
+        const long N = ncols(&s), P = (long)s.out_h * s.out_w;
+        float *x = random_floats((size_t)s.image_stride * s.images, &r);
+        float *w = random_floats((size_t)M * K, &r);
+        float *col = im2col_plain(&s, x);
+        float *want = malloc(sizeof(float) * M * N), *got = malloc(sizeof(float) * M * N);
+        float *nchw = malloc(sizeof(float) * M * N);
+        ck_assert(want && got && nchw);
+        ck_assert_int_eq(fer_parallel_set_threads(1), 0);
+        ck_assert_int_eq(fer_sgemm(FER_NO_TRANS, FER_NO_TRANS, M, (int)N, K, 1.0f, w, K, col,
+                                   (int)N, 0.0f, want, (int)N),
+                         0);
+        for (int threads = 1; threads <= 3; threads++) {
+            ck_assert_int_eq(fer_parallel_set_threads(threads), 0);
+            memset(got, 0xff, sizeof(float) * M * N);
+            ck_assert_int_eq(fer_sgemm_conv(M, w, K, &s, x, got, N, P), 0);
+            ck_assert_msg(memcmp(want, got, sizeof(float) * M * N) == 0,
+                          "case %zu, %d threads: matrix output differs", t, threads);
+            memset(nchw, 0xff, sizeof(float) * M * N);
+            ck_assert_int_eq(fer_sgemm_conv(M, w, K, &s, x, nchw, P, M * P), 0);
+            for (int i = 0; i < s.images; i++)
+                for (int o = 0; o < M; o++)
+                    ck_assert_msg(memcmp(want + o * N + i * P, nchw + (i * M + o) * P,
+                                         sizeof(float) * P) == 0,
+                                  "case %zu, %d threads: image %d row %d differs", t, threads,
+                                  i, o);
+        }
+        ck_assert_int_eq(fer_parallel_set_threads(1), 0);
+        free(x);
+        free(w);
+        free(col);
+        free(want);
+        free(got);
+        free(nchw);
+    }
+}
+END_TEST
+
+START_TEST(test_bad_arguments)
+{
+    if (!have_avx512())
+        return;
+    struct fer_conv_shape s;
+    ck_assert(make_shape(&s, 2, 8, 8, 3, 1, 1, 1, 2));
+    float x[300] = {0}, w[18] = {0}, y[256];
+    ck_assert_int_eq(fer_sgemm_conv(1, w, 17, &s, x, y, 64, 64), -1);
+    ck_assert_int_eq(fer_sgemm_conv(1, w, 18, &s, x, y, 63, 64), -1);
+    ck_assert_int_eq(fer_sgemm_conv(1, w, 18, &s, x, y, 64, 63), -1);
+    ck_assert_int_eq(fer_sgemm_conv(-1, w, 18, &s, x, y, 64, 64), -1);
+    ck_assert_int_eq(fer_sgemm_conv(0, w, 18, &s, x, y, 64, 64), 0);
+}
+END_TEST
+
+/* A whole layer's forward and backward against a direct convolution in
+ * double precision; groups and depthwise go through fer_sgemm_conv one
+ * group at a time. */
+static double layer_error(const struct fer_conv2d_spec *spec, int N, int H, int W,
+                          double *dx_err)
+{
+    struct fer_conv2d c;
+    ck_assert_int_eq(fer_conv2d_init(&c, spec), 0);
+    int OH, OW;
+    ck_assert_int_eq(fer_conv2d_output_size(&c, H, W, &OH, &OW), 0);
+    struct fer_rng r;
+    fer_rng_seed(&r, 13);
+    struct fer_tensor x, y, dx;
+    ck_assert_int_eq(fer_tensor_alloc(&x, 4, (int[]){N, spec->in_channels, H, W}), 0);
+    ck_assert_int_eq(fer_tensor_alloc(&dx, 4, (int[]){N, spec->in_channels, H, W}), 0);
+    ck_assert_int_eq(fer_tensor_alloc(&y, 4, (int[]){N, spec->out_channels, OH, OW}), 0);
+    for (size_t i = 0; i < fer_tensor_numel(&x); i++)
+        x.data[i] = (float)fer_rng_normal(&r);
+    for (size_t i = 0; i < fer_tensor_numel(&c.weight); i++)
+        c.weight.data[i] = (float)fer_rng_normal(&r);
+    if (c.bias.data)
+        for (int o = 0; o < spec->out_channels; o++)
+            c.bias.data[o] = (float)fer_rng_normal(&r);
+    struct fer_arena *a = fer_arena_new(0);
+    ck_assert_int_eq(fer_conv2d_forward(&c, &x, &y, a), 0);
+    const int G = c.spec.groups, Cg = spec->in_channels / G, Og = spec->out_channels / G;
+    const int k = spec->kernel_h, st = spec->stride_h, pad = spec->pad_h;
+    const int dil = c.spec.dilation_h;
+    double worst = 0;
+    /* dx of sum(y * y) / 2 is the backward of dy = y. */
+    double *dxd = calloc(fer_tensor_numel(&x), sizeof(double));
+    ck_assert_ptr_nonnull(dxd);
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < spec->out_channels; o++)
+            for (int i = 0; i < OH; i++)
+                for (int j = 0; j < OW; j++) {
+                    const int g = o / Og;
+                    double sum = c.bias.data ? c.bias.data[o] : 0, mag = fabs(sum);
+                    for (int ch = 0; ch < Cg; ch++)
+                        for (int ki = 0; ki < k; ki++)
+                            for (int kj = 0; kj < k; kj++) {
+                                const int ih = i * st - pad + ki * dil;
+                                const int iw = j * st - pad + kj * dil;
+                                if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                                    continue;
+                                const int xc = n * spec->in_channels + g * Cg + ch;
+                                const double p =
+                                    (double)c.weight.data[((o * Cg + ch) * k + ki) * k + kj] *
+                                    x.data[(xc * H + ih) * W + iw];
+                                sum += p;
+                                mag += fabs(p);
+                            }
+                    const double got = y.data[((n * spec->out_channels + o) * OH + i) * OW + j];
+                    const double e = fabs(got - sum) / (mag + 1e-30);
+                    worst = e > worst ? e : worst;
+                    for (int ch = 0; ch < Cg; ch++)
+                        for (int ki = 0; ki < k; ki++)
+                            for (int kj = 0; kj < k; kj++) {
+                                const int ih = i * st - pad + ki * dil;
+                                const int iw = j * st - pad + kj * dil;
+                                const int xc = n * spec->in_channels + g * Cg + ch;
+                                if (ih >= 0 && ih < H && iw >= 0 && iw < W)
+                                    dxd[(xc * H + ih) * W + iw] +=
+                                        got * c.weight.data[((o * Cg + ch) * k + ki) * k + kj];
+                            }
+                }
+    ck_assert_int_eq(fer_conv2d_backward(&c, &x, &y, &dx, a), 0);
+    double dworst = 0, scale = 0;
+    for (size_t i = 0; i < fer_tensor_numel(&x); i++)
+        scale = fabs(dxd[i]) > scale ? fabs(dxd[i]) : scale;
+    for (size_t i = 0; i < fer_tensor_numel(&x); i++) {
+        const double e = fabs(dx.data[i] - dxd[i]) / (scale + 1e-30);
+        dworst = e > dworst ? e : dworst;
+    }
+    *dx_err = dworst;
+    free(dxd);
+    fer_arena_free(a);
+    fer_tensor_free(&x);
+    fer_tensor_free(&y);
+    fer_tensor_free(&dx);
+    fer_conv2d_free(&c);
+    return worst;
+}
+
+static const struct fer_conv2d_spec layers[] = {
+    {4, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2, 1},   /* groups */
+    {8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 0},   /* depthwise */
+    {6, 4, 5, 5, 2, 2, 2, 2, 1, 1, 2, 1},   /* groups, stride 2 */
+    {3, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1, 1},  /* stem */
+    {5, 7, 3, 3, 1, 1, 2, 2, 2, 2, 1, 0},   /* dilation */
+    {16, 8, 1, 1, 2, 2, 0, 0, 1, 1, 1, 0},  /* 1x1 stride 2 */
+};
+
+START_TEST(test_layers_direct)
+{
+    for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
+        double dx_err, err = layer_error(&layers[i], 3, 11, 19, &dx_err);
+        ck_assert_msg(err < 1e-6, "layer %zu: forward error %g", i, err);
+        ck_assert_msg(dx_err < 1e-5, "layer %zu: input gradient error %g", i, dx_err);
+    }
+}
+END_TEST
+
+/* The im2col fallback (FER_GEMM=openblas, read once per process: in a
+ * child) gives the same layers. */
+START_TEST(test_layers_openblas)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        setenv("FER_GEMM", "openblas", 1);
+        struct fer_conv_shape s;
+        make_shape(&s, 2, 8, 8, 3, 1, 1, 1, 2);
+        float x[300] = {0}, w[18] = {0}, y[256];
+        int ok = fer_sgemm_conv(1, w, 18, &s, x, y, 64, 64) == 1;
+        for (size_t i = 0; ok && i < sizeof layers / sizeof layers[0]; i++) {
+            double dx_err, err = layer_error(&layers[i], 3, 11, 19, &dx_err);
+            ok = err < 1e-6 && dx_err < 1e-5;
+        }
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("gemm_conv");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_pack_equals_im2col);
+    tcase_add_test(tc, test_product_bitwise);
+    tcase_add_test(tc, test_bad_arguments);
+    tcase_add_test(tc, test_layers_direct);
+    tcase_add_test(tc, test_layers_openblas);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return fer_run_suite(suite());
+}
