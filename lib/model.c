@@ -115,7 +115,8 @@ static int add_maxpool(struct fer_model *m, int in, int k, int stride, int pad)
     struct fer_pool2d *p = malloc(sizeof *p);
     if (p == NULL)
         return fer_fail("out of memory");
-    *p = (struct fer_pool2d){k, stride, pad, 1};
+    *p = (struct fer_pool2d){.kernel = k, .stride = stride, .pad = pad,
+                             .count_include_pad = 1};
     int v = push_node(m, OP_MAXPOOL, in, -1, NULL, p);
     /* bn -> relu (in place) -> this pool, in consecutive nodes: the
      * batch norm may take over the pool's backward (fused_pool). */

@@ -3,6 +3,7 @@
 #include "nn_parallel.h"
 #include "nn_vec.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -136,7 +137,84 @@ static inline struct win4 windows4(const float *r0, const float *r1)
 
 static int is_2x2(const struct fer_pool2d *p)
 {
-    return p->kernel == 2 && p->stride == 2 && p->pad == 0;
+    return !p->generic && p->kernel == 2 && p->stride == 2 && p->pad == 0;
+}
+
+/* ResNet's stem pool: 3x3 windows, stride 2, padding 1. */
+static int is_3x3s2p1(const struct fer_pool2d *p, int H, int W)
+{
+    return !p->generic && p->kernel == 3 && p->stride == 2 && p->pad == 1 &&
+           (long long)H * W < INT_MAX;
+}
+
+/* v ties m under argmax's rule: equal (+0 and -0 too), or both NaN. */
+static inline fer_vi4 ties4(fer_v4 v, fer_v4 m)
+{
+    return (v == m) | ((v != v) & (m != m));
+}
+
+/* The first maximum, in row-major window order as argmax, of the 3x3
+ * windows of 4 adjacent outputs k..k+3 of one output row, whose columns
+ * start at c0 = 2k - 1: rows[0..nr) are the window's rows inside the
+ * image, top first. Separable: each column's first maximum down the rows
+ * (value and row), then across the 3 columns, where a later column wins a
+ * tie only from a higher row; that is the row-major first. Sets *max and
+ * *at, the maximum's plane index minus rows[0]'s (row offset + column). */
+static inline void windows3x3(const float *const *rows, int nr, int W, int c0, fer_v4 *max,
+                              fer_vi4 *at)
+{
+    fer_v4 m[3];
+    fer_vi4 r[3];
+    for (int t = 0; t < nr; t++) {
+        const float *p = rows[t] + c0;
+        fer_v4 l0 = fer_v4_load(p), l1 = fer_v4_load(p + 4);
+        fer_v4 s0 = fer_v4_load(p + 1), s1 = fer_v4_load(p + 5);
+        /* Columns c0 + 2l, + 1, + 2 of lane l. */
+        fer_v4 v[3] = {fer_v4_even(l0, l1), fer_v4_odd(l0, l1), fer_v4_odd(s0, s1)};
+        const fer_vi4 off = {t * W, t * W, t * W, t * W};
+        for (int c = 0; c < 3; c++) {
+            if (t == 0) {
+                m[c] = v[c];
+                r[c] = off;
+                continue;
+            }
+            fer_vi4 k = beats4(v[c], m[c]);
+            m[c] = fer_v4_select(k, v[c], m[c]);
+            r[c] = (r[c] & ~k) | (off & k);
+        }
+    }
+    fer_v4 best = m[0];
+    fer_vi4 row = r[0], col = {0, 0, 0, 0};
+    for (int c = 1; c < 3; c++) {
+        fer_vi4 k = beats4(m[c], best) | (ties4(m[c], best) & (r[c] < row));
+        best = fer_v4_select(k, m[c], best);
+        row = (row & ~k) | (r[c] & k);
+        col = (col & ~k) | ((fer_vi4){c, c, c, c} & k);
+    }
+    *max = best;
+    *at = row + col + (fer_vi4){c0, c0 + 2, c0 + 4, c0 + 6};
+}
+
+/* The outputs [*k0, *k1) of a row whose windows lie inside the image
+ * across (columns 2k - 1 .. 2k + 1), in whole groups of 4: windows3x3
+ * reads columns 2k - 1 .. 2k + 7. */
+static void inner3x3(int W, int OW, int *k0, int *k1)
+{
+    int n = 0;
+    while (1 + n + 4 <= OW && 2 * (1 + n + 3) + 1 <= W - 1)
+        n += 4;
+    *k0 = 1;
+    *k1 = 1 + n;
+}
+
+/* The window rows of output row i inside the image, top first. */
+static int rows3x3(const float *plane, int H, int W, int i, const float *rows[3], int *h0)
+{
+    int hs = 2 * i - 1, nr = 0;
+    *h0 = hs < 0 ? 0 : hs;
+    for (int h = *h0; h < hs + 3 && h < H; h++)
+        rows[nr++] = plane + (ptrdiff_t)h * W;
+    return nr;
 }
 
 /* One call's planes (n, c), split over the threads: each plane's output
@@ -162,6 +240,34 @@ static void maxpool_2x2_plane(const struct pool_job *j, ptrdiff_t pl)
     }
 }
 
+static void maxpool_3x3_plane(const struct pool_job *j, ptrdiff_t pl)
+{
+    const int H = j->H, W = j->W, OH = j->OH, OW = j->OW;
+    const float *in = j->x + pl * H * W;
+    int k0, k1;
+    inner3x3(W, OW, &k0, &k1);
+    for (int i = 0; i < OH; i++) {
+        float *out = j->out + (pl * OH + i) * OW;
+        const float *rows[3];
+        int h0, nr = rows3x3(in, H, W, i, rows, &h0);
+        for (int k = 0; k < OW; k++) {
+            if (k == k0 && k1 > k0) {
+                for (; k < k1; k += 4) {
+                    fer_v4 m;
+                    fer_vi4 at;
+                    windows3x3(rows, nr, W, 2 * k - 1, &m, &at);
+                    fer_v4_store(out + k, m);
+                }
+                if (k >= OW)
+                    break;
+            }
+            int a0, a1, b0, b1;
+            window(j->p, H, W, i, k, &a0, &a1, &b0, &b1);
+            out[k] = window_max(in, W, a0, a1, b0, b1);
+        }
+    }
+}
+
 static void maxpool_plane(const struct pool_job *j, ptrdiff_t pl)
 {
     if (is_2x2(j->p)) {
@@ -169,6 +275,10 @@ static void maxpool_plane(const struct pool_job *j, ptrdiff_t pl)
         return;
     }
     const int H = j->H, W = j->W, OH = j->OH, OW = j->OW;
+    if (is_3x3s2p1(j->p, H, W)) {
+        maxpool_3x3_plane(j, pl);
+        return;
+    }
     const float *in = j->x + pl * H * W;
     float *out = j->out + pl * OH * OW;
     for (int i = 0; i < OH; i++)
@@ -232,6 +342,42 @@ static void maxpool_2x2_grad_plane(const struct pool_job *j, ptrdiff_t pl)
     }
 }
 
+/* Each output's gradient is added where windows3x3 (or argmax at the
+ * borders) finds its maximum, outputs in row-major order as the general
+ * path, so that cells shared by overlapping windows sum in the same
+ * order. */
+static void maxpool_3x3_grad_plane(const struct pool_job *j, ptrdiff_t pl)
+{
+    const int H = j->H, W = j->W, OH = j->OH, OW = j->OW;
+    const float *in = j->x + pl * H * W;
+    float *out = j->out + pl * H * W;
+    int k0, k1;
+    inner3x3(W, OW, &k0, &k1);
+    memset(out, 0, sizeof(float) * H * W);
+    for (int i = 0; i < OH; i++) {
+        const float *g = j->dy + (pl * OH + i) * OW;
+        const float *rows[3];
+        int h0, nr = rows3x3(in, H, W, i, rows, &h0);
+        float *top = out + (ptrdiff_t)h0 * W;
+        for (int k = 0; k < OW; k++) {
+            if (k == k0 && k1 > k0) {
+                for (; k < k1; k += 4) {
+                    fer_v4 m;
+                    fer_vi4 at;
+                    windows3x3(rows, nr, W, 2 * k - 1, &m, &at);
+                    for (int l = 0; l < 4; l++)
+                        top[at[l]] += g[k + l];
+                }
+                if (k >= OW)
+                    break;
+            }
+            int a0, a1, b0, b1;
+            window(j->p, H, W, i, k, &a0, &a1, &b0, &b1);
+            out[argmax(in, W, a0, a1, b0, b1)] += g[k];
+        }
+    }
+}
+
 static void maxpool_grad_plane(const struct pool_job *j, ptrdiff_t pl)
 {
     if (is_2x2(j->p)) {
@@ -239,6 +385,10 @@ static void maxpool_grad_plane(const struct pool_job *j, ptrdiff_t pl)
         return;
     }
     const int H = j->H, W = j->W, OH = j->OH, OW = j->OW;
+    if (is_3x3s2p1(j->p, H, W)) {
+        maxpool_3x3_grad_plane(j, pl);
+        return;
+    }
     const float *in = j->x + pl * H * W;
     const float *g = j->dy + pl * OH * OW;
     float *out = j->out + pl * H * W;

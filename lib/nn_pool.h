@@ -17,6 +17,10 @@
 struct fer_pool2d {
     int kernel, stride, pad; /* kernel >= 1, stride >= 1, 0 <= pad <= kernel/2 */
     int count_include_pad;   /* average pooling only */
+    /* 1: max pooling always takes the general window loops, never the
+     * vector paths for 2x2 stride 2 and 3x3 stride 2 padding 1 (which give
+     * the same bits: tests compare the two). */
+    int generic;
 };
 
 int fer_pool2d_output_size(const struct fer_pool2d *p, int h, int w, int *oh, int *ow);

@@ -212,7 +212,7 @@ START_TEST(test_bn_relu_maxpool_backward_equals_unfused)
     fer_rng_seed(&rng, 9);
     struct fer_batchnorm a, b;
     twin_batchnorms(&a, &b, &rng);
-    const struct fer_pool2d pool = {2, 2, 0, 1};
+    const struct fer_pool2d pool = {2, 2, 0, 1, 0};
     struct fer_tensor x, y, p, dp, g, g2, dxa, dxb;
     fer_tensor_alloc(&x, 4, (int[]){2, 3, 6, 16});
     fer_tensor_alloc(&p, 4, (int[]){2, 3, 3, 8});
