@@ -6,8 +6,8 @@
  * disturbed) for the layer calls of a cnn-s (1x64x64, batch 64) and a
  * resnet18 (3x112x112, batch 32) training step outside the convolutions:
  * ResNet's stem max pool (3x3 stride 2 padding 1) by its vector path and by
- * the general loops, and batch norm + ReLU (+ 2x2 max pool) forward and
- * backward at cnn-s's first stage. Single-threaded: a layer's own cost.
+ * the general loops, and batch norm + ReLU (+ 2x2 max pool, separate or
+ * fused) forward and backward at cnn-s's first stage. Single-threaded: a layer's own cost.
  * Not part of scripts/bench (no peer to compare with); for A/B work.
  */
 #include "nn_batchnorm.h"
@@ -95,8 +95,14 @@ static void bn_rows(double budget, struct fer_rng *rng)
     ROW("bn-relu-bwd", budget, fer_batchnorm_relu_backward(&bn, &x, &y, &dy, &dx));
     ROW("bn-relu-maxpool-bwd", budget,
         fer_batchnorm_relu_maxpool_backward(&bn, &x, &y, &p, &dpy, &dx));
+    ROW("bn-relu-maxpool-fused-fwd", budget,
+        fer_batchnorm_relu_maxpool_forward(&bn, &x, &p, &py));
+    ROW("bn-relu-maxpool-fused-bwd", budget,
+        fer_batchnorm_relu_maxpool_backward(&bn, &x, NULL, &p, &dpy, &dx));
     bn.training = 0;
     ROW("bn-relu-fwd-eval", budget, fer_batchnorm_relu_forward(&bn, &x, &y));
+    ROW("bn-relu-maxpool-fused-fwd-eval", budget,
+        fer_batchnorm_relu_maxpool_forward(&bn, &x, &p, &py));
     fer_batchnorm_free(&bn);
     struct fer_tensor *all[] = {&x, &y, &dy, &dx, &py, &dpy};
     for (int i = 0; i < 6; i++)

@@ -141,9 +141,10 @@ static void check_pooled(struct fer_model *m)
     }
 }
 
-/* For batch norm node i: the index of the 2x2 max pool whose backward it
- * fuses into its own (fer_batchnorm_relu_maxpool_backward), or -1 when it
- * has none or the current shapes do not allow it. */
+/* For batch norm node i: the index of the 2x2 max pool it fuses with its
+ * ReLU into one forward (fer_batchnorm_relu_maxpool_forward) and one
+ * backward (fer_batchnorm_relu_maxpool_backward), or -1 when it has none
+ * or the current shapes do not allow it. */
 static int fused_pool(const struct fer_model *m, int i)
 {
     const struct node *nd = &m->nodes[i];
@@ -536,6 +537,16 @@ int fer_model_forward(struct fer_model *m, const struct fer_tensor *x,
         int ndim, shape[4];
         if (out_shape(nd, in, &ndim, shape) < 0)
             return fer_fail_context("%s: %s", m->arch, nd->name[0] ? nd->name : "layer");
+        if (nd->op == OP_BN && nd->pooled &&
+            fer_batchnorm_maxpool_fusable(m->nodes[i + 2].layer, in)) {
+            /* Batch norm, ReLU and the pool run as one at the pool's node:
+             * the rectified output is only a shape (no memory), as the
+             * fused backward rebuilds it from the input. */
+            *y = *in;
+            y->data = NULL;
+            y->owns = 0;
+            continue;
+        }
         if (i == m->n - 1) {
             if (!(out->ndim == ndim && memcmp(out->shape, shape, sizeof shape) == 0))
                 return fer_fail("%s: output must be %d x %d", m->arch, shape[0], shape[1]);
@@ -548,6 +559,13 @@ int fer_model_forward(struct fer_model *m, const struct fer_tensor *x,
         }
         if (nd->op == OP_RELU && nd->in_place && m->nodes[nd->in - 1].fused)
             continue; /* done by the batch norm before it */
+        if (nd->op == OP_MAXPOOL && i >= 2 && fused_pool(m, i - 2) == i) {
+            const struct node *bn = &m->nodes[i - 2];
+            if (fer_batchnorm_relu_maxpool_forward(bn->layer, &m->values[bn->in], nd->layer,
+                                                   y) < 0)
+                return fer_fail_context("%s: %s", m->arch, bn->name);
+            continue;
+        }
         if (node_forward(nd, in, nd->op == OP_ADD ? &m->values[nd->in2] : NULL, y, a) < 0)
             return fer_fail_context("%s", m->arch);
     }
@@ -647,8 +665,9 @@ int fer_model_backward(struct fer_model *m, const struct fer_tensor *dout,
         case OP_BN:
             /* A fused batch norm masks g by its rectified output itself. */
             if (pool >= 0)
-                rc = fer_batchnorm_relu_maxpool_backward(nd->layer, x, &m->values[out],
-                                                         m->nodes[pool].layer, g, t);
+                rc = fer_batchnorm_relu_maxpool_backward(
+                    nd->layer, x, m->values[out].data ? &m->values[out] : NULL,
+                    m->nodes[pool].layer, g, t);
             else if (nd->fused)
                 rc = fer_batchnorm_relu_backward(nd->layer, x, &m->values[out], g, t);
             else

@@ -19,7 +19,8 @@ int fer_batchnorm_init(struct fer_batchnorm *bn, int channels, float eps,
     bn->training = 1;
     struct fer_tensor *all[] = {&bn->weight,      &bn->bias,      &bn->running_mean,
                                 &bn->running_var, &bn->weight_grad, &bn->bias_grad,
-                                &bn->save_mean,   &bn->save_invstd};
+                                &bn->save_mean,   &bn->save_invstd,
+                                &bn->save_scale,  &bn->save_shift};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         if (fer_tensor_alloc(all[i], 1, &channels) < 0) {
             fer_batchnorm_free(bn);
@@ -34,7 +35,8 @@ void fer_batchnorm_free(struct fer_batchnorm *bn)
 {
     struct fer_tensor *all[] = {&bn->weight,      &bn->bias,      &bn->running_mean,
                                 &bn->running_var, &bn->weight_grad, &bn->bias_grad,
-                                &bn->save_mean,   &bn->save_invstd};
+                                &bn->save_mean,   &bn->save_invstd,
+                                &bn->save_scale,  &bn->save_shift};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         fer_tensor_free(all[i]);
 }
@@ -114,13 +116,34 @@ static void plane_moments(const float *p, ptrdiff_t n, float shift, double *sum,
  * thread count. */
 struct job {
     struct fer_batchnorm *bn;
-    const float *x, *y, *dy; /* y: the rectified output (backward with relu) */
-    float *out;              /* forward: y; backward: dx (NULL: none) */
+    const float *x, *y, *dy; /* y: the rectified output (backward with relu;
+                                with a fused pool, NULL: rebuilt from x) */
+    float *out;              /* forward: y (fused pool: the pooled output);
+                                backward: dx (NULL: none) */
     int N, relu;
     ptrdiff_t S;
     int H, W; /* with a fused 2x2 max pool: dy is its output gradient */
     int pooled;
 };
+
+/* The widest plane the fused max pool paths take (their row buffers). */
+enum { POOL_MAX_W = 1024 };
+
+/* With a fused 2x2 max pool: two rows of the rectified output at a time
+ * into a buffer that stays in L1, pooled from there, so the full-size
+ * output is never written nor read back (j->out is the pooled tensor). */
+static void pooled_forward(const struct job *j, int c, float scale, float shift)
+{
+    float buf[2 * POOL_MAX_W];
+    const int C = j->bn->channels, W = j->W, OW = j->W / 2, OH = j->H / 2;
+    for (int n = 0; n < j->N; n++) {
+        const ptrdiff_t plane = (ptrdiff_t)n * C + c;
+        for (int i = 0; i < OH; i++) {
+            affine(j->x + plane * j->S + (ptrdiff_t)2 * i * W, buf, 2 * W, scale, shift, 1);
+            fer_maxpool2x2_rows(buf, buf + W, OW, j->out + (plane * OH + i) * OW);
+        }
+    }
+}
 
 static void forward_channel(const struct job *j, int c)
 {
@@ -158,6 +181,12 @@ static void forward_channel(const struct job *j, int c)
     /* y = x * scale + shift */
     float scale = (float)(bn->weight.data[c] * invstd);
     float shift = (float)(bn->bias.data[c] - mean * bn->weight.data[c] * invstd);
+    bn->save_scale.data[c] = scale;
+    bn->save_shift.data[c] = shift;
+    if (j->pooled) {
+        pooled_forward(j, c, scale, shift);
+        return;
+    }
     for (int n = 0; n < N; n++)
         affine(j->x + ((ptrdiff_t)n * C + c) * S, j->out + ((ptrdiff_t)n * C + c) * S, S,
                scale, shift, j->relu);
@@ -258,9 +287,6 @@ static void plane_grad(const float *p, const float *d, const float *r, float *q,
     }
 }
 
-/* The widest plane the fused max pool path takes (its row buffer). */
-enum { POOL_MAX_W = 1024 };
-
 /* With a fused 2x2 max pool: the gradient of the rectified output y is
  * the pool's backward, rebuilt two rows at a time. With dx wanted it is
  * rebuilt straight into dx, masked by the ReLU there, and the second pass
@@ -268,23 +294,27 @@ enum { POOL_MAX_W = 1024 };
  * own, read back twice. Without dx, a row buffer that stays in L1 holds
  * it. Sums are fed row by row, which plane_dot's lanes make the same as a
  * whole plane. */
-static void pooled_dot(const struct job *j, ptrdiff_t o, float mean, double *sum_d,
+static void pooled_dot(const struct job *j, int c, ptrdiff_t o, float mean, double *sum_d,
                        double *sum_dp)
 {
-    float buf[2 * POOL_MAX_W];
+    float buf[2 * POOL_MAX_W], ybuf[2 * POOL_MAX_W];
     const int W = j->W, OW = j->W / 2;
     const fer_v4 zero = fer_v4_set1(0);
     struct dot_acc acc = {zero, zero};
     for (int i = 0; i < j->H / 2; i++) {
         const ptrdiff_t r = o + (ptrdiff_t)2 * i * W;
         float *rows = j->out ? j->out + r : buf;
-        fer_maxpool2x2_grad_rows(j->y + r, j->y + r + W, j->dy + o / 4 + (ptrdiff_t)i * OW,
-                                 OW, rows, rows + W);
-        dot_block(&acc, j->x + r, rows, j->y + r, 2 * W, mean);
+        const float *y = j->y ? j->y + r : ybuf;
+        if (j->y == NULL) /* the forward's rows again, from x */
+            affine(j->x + r, ybuf, 2 * W, j->bn->save_scale.data[c],
+                   j->bn->save_shift.data[c], 1);
+        fer_maxpool2x2_grad_rows(y, y + W, j->dy + o / 4 + (ptrdiff_t)i * OW, OW, rows,
+                                 rows + W);
+        dot_block(&acc, j->x + r, rows, y, 2 * W, mean);
         if (j->out)
             for (int k = 0; k < 2 * W; k += 4) /* the mask dot_block applied, kept */
                 fer_v4_store(rows + k, (fer_v4)((fer_vi4)fer_v4_load(rows + k) &
-                                                 (fer_v4_load(j->y + r + k) > zero)));
+                                                 (fer_v4_load(y + k) > zero)));
     }
     *sum_d += fer_v4_hsum(acc.a);
     *sum_dp += fer_v4_hsum(acc.b);
@@ -301,7 +331,7 @@ static void backward_channel(const struct job *j, int c)
     for (int n = 0; n < N; n++) {
         const ptrdiff_t o = ((ptrdiff_t)n * C + c) * S;
         if (j->pooled)
-            pooled_dot(j, o, (float)mean, &sum_dy, &sum_dy_xhat);
+            pooled_dot(j, c, o, (float)mean, &sum_dy, &sum_dy_xhat);
         else
             plane_dot(j->x + o, j->dy + o, j->y ? j->y + o : NULL, S, (float)mean, &sum_dy,
                       &sum_dy_xhat);
@@ -368,7 +398,7 @@ int fer_batchnorm_relu_backward(struct fer_batchnorm *bn, const struct fer_tenso
 
 int fer_batchnorm_maxpool_fusable(const struct fer_pool2d *p, const struct fer_tensor *y)
 {
-    return p->kernel == 2 && p->stride == 2 && p->pad == 0 && y->ndim == 4 &&
+    return !p->generic && p->kernel == 2 && p->stride == 2 && p->pad == 0 && y->ndim == 4 &&
            y->shape[2] % 2 == 0 && y->shape[3] % 8 == 0 && y->shape[3] <= POOL_MAX_W;
 }
 
@@ -379,17 +409,40 @@ int fer_batchnorm_relu_maxpool_backward(struct fer_batchnorm *bn, const struct f
 {
     int N = 0;
     ptrdiff_t S = 0;
-    if (dims(bn, x, y, "output", &N, &S) < 0)
+    if (dims(bn, x, y ? y : x, "output", &N, &S) < 0)
         return -1;
-    if (!fer_batchnorm_maxpool_fusable(pool, y))
+    if (!fer_batchnorm_maxpool_fusable(pool, x))
         return fer_fail("batchnorm: this pooling cannot be fused");
-    if (fer_nn_check4("batchnorm", "pool gradient", dpool, N, bn->channels, y->shape[2] / 2,
-                      y->shape[3] / 2) < 0)
+    if (fer_nn_check4("batchnorm", "pool gradient", dpool, N, bn->channels, x->shape[2] / 2,
+                      x->shape[3] / 2) < 0)
         return -1;
     if (dx && fer_nn_check_same("batchnorm", "input gradient", dx, x) < 0)
         return -1;
-    struct job j = {bn, x->data, y->data, dpool->data, dx ? dx->data : NULL,
-                    N, 1, S, y->shape[2], y->shape[3], 1};
+    struct job j = {bn, x->data, y ? y->data : NULL, dpool->data, dx ? dx->data : NULL,
+                    N, 1, S, x->shape[2], x->shape[3], 1};
     fer_nn_parallel_for(bn->channels, 3.5 * N * S, backward_channels, &j);
+    return 0;
+}
+
+int fer_batchnorm_relu_maxpool_forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
+                                       const struct fer_pool2d *pool,
+                                       struct fer_tensor *pooled)
+{
+    int N = 0;
+    ptrdiff_t S = 0;
+    if (dims(bn, x, x, "output", &N, &S) < 0)
+        return -1;
+    if (!fer_batchnorm_maxpool_fusable(pool, x))
+        return fer_fail("batchnorm: this pooling cannot be fused");
+    if (fer_nn_check4("batchnorm", "pooled output", pooled, N, bn->channels,
+                      x->shape[2] / 2, x->shape[3] / 2) < 0)
+        return -1;
+    if (bn->training && (double)N * S < 2)
+        return fer_fail("batchnorm: training needs more than one value per channel");
+    struct job j = {bn, x->data, NULL, NULL, pooled->data, N, 1, S,
+                    x->shape[2], x->shape[3], 1};
+    fer_nn_parallel_for(bn->channels, 2.25 * N * S, forward_channels, &j);
+    if (bn->training)
+        bn->num_batches_tracked++;
     return 0;
 }

@@ -31,6 +31,9 @@ struct fer_batchnorm {
     /* Set by forward, read by backward: the mean and 1/sqrt(var + eps) that
      * normalised the last batch (batch or running statistics). */
     struct fer_tensor save_mean, save_invstd;
+    /* Also set by forward: y = x * save_scale + save_shift per channel, the
+     * floats it applied (backward rebuilds y from x with them). */
+    struct fer_tensor save_scale, save_shift;
 };
 
 /* weight 1, bias 0, running mean 0 and variance 1, training mode, as
@@ -62,17 +65,30 @@ int fer_batchnorm_relu_backward(struct fer_batchnorm *bn, const struct fer_tenso
                                 const struct fer_tensor *y, const struct fer_tensor *dy,
                                 struct fer_tensor *dx);
 
+struct fer_pool2d;
+
+/* maxpool(relu(batchnorm(x))) for 2x2 stride-2 pooling, when
+ * fer_batchnorm_maxpool_fusable(pool, x) says so, in one pass that never
+ * writes the rectified output: pooled is N x C x H/2 x W/2. Same bits as
+ * fer_batchnorm_relu_forward then fer_maxpool2d_forward; the backward is
+ * fer_batchnorm_relu_maxpool_backward with y NULL. Fails (fer_fail) when
+ * the pool is not fusable or a shape differs. */
+int fer_batchnorm_relu_maxpool_forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
+                                       const struct fer_pool2d *pool,
+                                       struct fer_tensor *pooled);
+
 /* Fused backward of relu(batchnorm(x)) followed by 2x2 stride-2 max
  * pooling, when fer_batchnorm_maxpool_fusable says so (H even, W a
  * multiple of 8 and at most 1024): dpool is the pool's output gradient
- * (N x C x H/2 x W/2) and y the rectified output the pool read. The
+ * (N x C x H/2 x W/2) and y the rectified output the pool read, or NULL
+ * to rebuild it from x with the last forward's save_scale and save_shift
+ * (the same bits; after fer_batchnorm_relu_maxpool_forward). The
  * pool's input gradient is rebuilt inside batch norm's first pass, straight
  * into dx, which the second pass then overwrites in place; it is never a
  * tensor of its own. Gives the same bits as fer_maxpool2d_backward,
  * fer_relu_backward and fer_batchnorm_backward in turn. dx (NULL: only the
  * parameter gradients) must not overlap x, y or dpool. Fails (fer_fail)
  * when the pool is not fusable or a shape differs. */
-struct fer_pool2d;
 int fer_batchnorm_maxpool_fusable(const struct fer_pool2d *p, const struct fer_tensor *y);
 int fer_batchnorm_relu_maxpool_backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
                                         const struct fer_tensor *y,

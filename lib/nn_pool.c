@@ -226,17 +226,21 @@ struct pool_job {
     int H, W, OH, OW;
 };
 
+void fer_maxpool2x2_rows(const float *r0, const float *r1, int OW, float *out)
+{
+    int k = 0;
+    for (; k + 4 <= OW; k += 4)
+        fer_v4_store(out + k, windows4(r0 + 2 * k, r1 + 2 * k).max);
+    for (; k < OW; k++)
+        out[k] = max4(r0 + 2 * k, r1 + 2 * k);
+}
+
 static void maxpool_2x2_plane(const struct pool_job *j, ptrdiff_t pl)
 {
     const int H = j->H, W = j->W, OH = j->OH, OW = j->OW;
     for (int i = 0; i < OH; i++) {
-        const float *r0 = j->x + (pl * H + 2 * i) * W, *r1 = r0 + W;
-        float *out = j->out + (pl * OH + i) * OW;
-        int k = 0;
-        for (; k + 4 <= OW; k += 4)
-            fer_v4_store(out + k, windows4(r0 + 2 * k, r1 + 2 * k).max);
-        for (; k < OW; k++)
-            out[k] = max4(r0 + 2 * k, r1 + 2 * k);
+        const float *r0 = j->x + (pl * H + 2 * i) * W;
+        fer_maxpool2x2_rows(r0, r0 + W, OW, j->out + (pl * OH + i) * OW);
     }
 }
 

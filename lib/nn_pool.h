@@ -30,6 +30,11 @@ int fer_maxpool2d_forward(const struct fer_pool2d *p, const struct fer_tensor *x
                           struct fer_tensor *y);
 int fer_maxpool2d_backward(const struct fer_pool2d *p, const struct fer_tensor *x,
                            const struct fer_tensor *dy, struct fer_tensor *dx);
+/* For layers that fuse 2x2 stride-2 max pooling into their own pass
+ * (fer_batchnorm_relu_maxpool_forward): output row out (OW values) from
+ * input rows r0, r1 (2 * OW values of each read), the same bits as
+ * fer_maxpool2d_forward. */
+void fer_maxpool2x2_rows(const float *r0, const float *r1, int OW, float *out);
 /* For layers that fuse 2x2 stride-2 max pooling's backward into their
  * own pass (fer_batchnorm_relu_maxpool_backward): the input gradient of
  * input rows r0, r1 (2i, 2i + 1 of a plane, width >= 2 * OW) from output

@@ -249,6 +249,60 @@ START_TEST(test_bn_relu_maxpool_backward_equals_unfused)
 }
 END_TEST
 
+/* The pooled forward (the rectified output never written) equals batch
+ * norm + ReLU then 2x2 max pooling, to the bit, and so do the running
+ * statistics; the backward that rebuilds the rectified output from x
+ * (y NULL) equals the one that reads it, with and without dx; in training
+ * and evaluation mode, planes of 4 x 24 (a 12-wide pooled row: a vector
+ * group and a scalar tail). */
+START_TEST(test_bn_relu_maxpool_forward_equals_unfused)
+{
+    struct fer_rng rng;
+    fer_rng_seed(&rng, 13);
+    for (int training = 0; training < 2; training++) {
+        struct fer_batchnorm a, b;
+        twin_batchnorms(&a, &b, &rng);
+        nn_randn(&a.running_mean, &rng);
+        fer_tensor_copy(&b.running_mean, &a.running_mean);
+        a.training = b.training = training;
+        const struct fer_pool2d pool = {2, 2, 0, 1, 0};
+        struct fer_tensor x, y, pa, pb, dp, dxa, dxb;
+        fer_tensor_alloc(&x, 4, (int[]){3, 3, 4, 24});
+        fer_tensor_alloc(&pa, 4, (int[]){3, 3, 2, 12});
+        y = nn_zeros_like(&x), dxa = nn_zeros_like(&x), dxb = nn_zeros_like(&x);
+        pb = nn_zeros_like(&pa), dp = nn_zeros_like(&pa);
+        nn_randn(&x, &rng);
+        nn_randn(&dp, &rng);
+        ck_assert_int_eq(fer_batchnorm_relu_maxpool_forward(&a, &x, &pool, &pa), 0);
+        ck_assert_int_eq(fer_batchnorm_relu_forward(&b, &x, &y), 0);
+        ck_assert_int_eq(fer_maxpool2d_forward(&pool, &y, &pb), 0);
+        ck_assert_int_eq(memcmp(pa.data, pb.data, sizeof(float) * fer_tensor_numel(&pa)), 0);
+        ck_assert_int_eq(memcmp(a.running_mean.data, b.running_mean.data, 12), 0);
+        ck_assert_int_eq(memcmp(a.running_var.data, b.running_var.data, 12), 0);
+        ck_assert_int_eq(a.num_batches_tracked, b.num_batches_tracked);
+        int cut = 0;
+        for (size_t i = 0; i < fer_tensor_numel(&pa); i++)
+            cut += pa.data[i] == 0;
+        ck_assert_int_gt(cut, 0);
+        for (int want_dx = 0; want_dx < 2; want_dx++) {
+            ck_assert_int_eq(fer_batchnorm_relu_maxpool_backward(&a, &x, NULL, &pool, &dp,
+                                                                 want_dx ? &dxa : NULL), 0);
+            ck_assert_int_eq(fer_batchnorm_relu_maxpool_backward(&b, &x, &y, &pool, &dp,
+                                                                 want_dx ? &dxb : NULL), 0);
+            ck_assert_int_eq(memcmp(dxa.data, dxb.data, sizeof(float) * fer_tensor_numel(&x)),
+                             0);
+            ck_assert_int_eq(memcmp(a.weight_grad.data, b.weight_grad.data, 12), 0);
+            ck_assert_int_eq(memcmp(a.bias_grad.data, b.bias_grad.data, 12), 0);
+        }
+        struct fer_tensor *all[] = {&x, &y, &pa, &pb, &dp, &dxa, &dxb};
+        for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+            fer_tensor_free(all[i]);
+        fer_batchnorm_free(&a);
+        fer_batchnorm_free(&b);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("nn_batchnorm");
@@ -259,6 +313,7 @@ int main(void)
     tcase_add_test(tc, test_bn_finite_differences);
     tcase_add_test(tc, test_bn_relu_backward_equals_unfused);
     tcase_add_test(tc, test_bn_relu_maxpool_backward_equals_unfused);
+    tcase_add_test(tc, test_bn_relu_maxpool_forward_equals_unfused);
     suite_add_tcase(s, tc);
     return fer_run_suite(s);
 }
