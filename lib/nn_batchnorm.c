@@ -132,15 +132,57 @@ enum { POOL_MAX_W = 1024 };
 /* With a fused 2x2 max pool: two rows of the rectified output at a time
  * into a buffer that stays in L1, pooled from there, so the full-size
  * output is never written nor read back (j->out is the pooled tensor). */
+/* m replaced by v when v is further in the direction of the sign of
+ * scale (larger for +1, smaller for -1), or m is NaN: the extreme of the
+ * non-NaN values, NaN only when all are. */
+static inline fer_v4 extreme(fer_v4 m, fer_v4 v, int sign)
+{
+    fer_vi4 k = (sign > 0 ? v > m : v < m) | (m != m);
+    return fer_v4_select(k, v, m);
+}
+
+/* The pooled output straight from x when the affine map is monotone
+ * (scale > 0: non-decreasing, each rounding too; < 0: non-increasing):
+ * the window's largest y comes from its largest x (smallest for scale <
+ * 0), so y is computed for a quarter of the values. A NaN x gives y = 0,
+ * the least y, so it loses to any other value; a window of NaNs gives
+ * relu(NaN) = 0 as well. Equal bits to rectifying every value first: y is
+ * a function of x and the maximum of ys is unique as a value (the ReLU
+ * leaves no -0 to tie with +0). OW a multiple of 4. */
+static void pooled_rows_monotone(const float *r0, const float *r1, int OW, float scale,
+                                 float shift, float *out)
+{
+    const int sign = scale > 0 ? 1 : -1;
+    const fer_v4 vs = fer_v4_set1(scale), vb = fer_v4_set1(shift);
+    for (int k = 0; k < OW; k += 4) {
+        fer_v4 a0 = fer_v4_load(r0 + 2 * k), a1 = fer_v4_load(r0 + 2 * k + 4);
+        fer_v4 b0 = fer_v4_load(r1 + 2 * k), b1 = fer_v4_load(r1 + 2 * k + 4);
+        fer_v4 m = extreme(fer_v4_even(a0, a1), fer_v4_odd(a0, a1), sign);
+        m = extreme(m, fer_v4_even(b0, b1), sign);
+        m = extreme(m, fer_v4_odd(b0, b1), sign);
+        fer_v4_store(out + k, fer_v4_relu(m * vs + vb));
+    }
+}
+
 static void pooled_forward(const struct job *j, int c, float scale, float shift)
 {
     float buf[2 * POOL_MAX_W];
     const int C = j->bn->channels, W = j->W, OW = j->W / 2, OH = j->H / 2;
+    /* Otherwise (scale 0 or not finite, shift not finite, or a scalar
+     * tail) the rows are rectified into a buffer and pooled from there. */
+    const int monotone = (scale > 0 || scale < 0) && isfinite(scale) && isfinite(shift) &&
+                         OW % 4 == 0;
     for (int n = 0; n < j->N; n++) {
         const ptrdiff_t plane = (ptrdiff_t)n * C + c;
         for (int i = 0; i < OH; i++) {
-            affine(j->x + plane * j->S + (ptrdiff_t)2 * i * W, buf, 2 * W, scale, shift, 1);
-            fer_maxpool2x2_rows(buf, buf + W, OW, j->out + (plane * OH + i) * OW);
+            const float *r0 = j->x + plane * j->S + (ptrdiff_t)2 * i * W;
+            float *out = j->out + (plane * OH + i) * OW;
+            if (monotone) {
+                pooled_rows_monotone(r0, r0 + W, OW, scale, shift, out);
+                continue;
+            }
+            affine(r0, buf, 2 * W, scale, shift, 1);
+            fer_maxpool2x2_rows(buf, buf + W, OW, out);
         }
     }
 }

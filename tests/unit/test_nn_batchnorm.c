@@ -250,8 +250,8 @@ START_TEST(test_bn_relu_maxpool_backward_equals_unfused)
 END_TEST
 
 /* The pooled forward (the rectified output never written) equals batch
- * norm + ReLU then 2x2 max pooling, to the bit, and so do the running
- * statistics; the backward that rebuilds the rectified output from x
+ * norm + ReLU then 2x2 max pooling, to the bit (scales > 0, < 0 and 0,
+ * NaN inputs in evaluation mode), and so do the running statistics; the backward that rebuilds the rectified output from x
  * (y NULL) equals the one that reads it, with and without dx; in training
  * and evaluation mode, planes of 4 x 24 (a 12-wide pooled row: a vector
  * group and a scalar tail). */
@@ -262,8 +262,17 @@ START_TEST(test_bn_relu_maxpool_forward_equals_unfused)
     for (int training = 0; training < 2; training++) {
         struct fer_batchnorm a, b;
         twin_batchnorms(&a, &b, &rng);
-        nn_randn(&a.running_mean, &rng);
-        fer_tensor_copy(&b.running_mean, &a.running_mean);
+        /* Scales of each sign (the pooled path takes the largest or the
+         * smallest x) and of 0 (not monotone: the general path). */
+        a.weight.data[0] = fabsf(a.weight.data[0]);
+        a.weight.data[1] = -fabsf(a.weight.data[1]);
+        a.weight.data[2] = 0;
+        /* Shifts that leave about half of the values above 0 in
+         * evaluation mode too (running statistics 0 and 1 there). */
+        for (int c = 0; c < 3; c++)
+            a.bias.data[c] = 0.5f;
+        fer_tensor_copy(&b.weight, &a.weight);
+        fer_tensor_copy(&b.bias, &a.bias);
         a.training = b.training = training;
         const struct fer_pool2d pool = {2, 2, 0, 1, 0};
         struct fer_tensor x, y, pa, pb, dp, dxa, dxb;
@@ -273,6 +282,12 @@ START_TEST(test_bn_relu_maxpool_forward_equals_unfused)
         pb = nn_zeros_like(&pa), dp = nn_zeros_like(&pa);
         nn_randn(&x, &rng);
         nn_randn(&dp, &rng);
+        if (!training) /* NaN rectifies to 0: lone ones (first in a window too) and a whole window */
+            for (int k = 0; k < 6; k++) {
+                static const int at[] = {24 * 4 + 5, 8, 2, 3, 24 + 2, 24 + 3};
+                for (int c = 0; c < 3; c++)
+                    x.data[c * 96 + at[k]] = NAN;
+            }
         ck_assert_int_eq(fer_batchnorm_relu_maxpool_forward(&a, &x, &pool, &pa), 0);
         ck_assert_int_eq(fer_batchnorm_relu_forward(&b, &x, &y), 0);
         ck_assert_int_eq(fer_maxpool2d_forward(&pool, &y, &pb), 0);
@@ -280,10 +295,11 @@ START_TEST(test_bn_relu_maxpool_forward_equals_unfused)
         ck_assert_int_eq(memcmp(a.running_mean.data, b.running_mean.data, 12), 0);
         ck_assert_int_eq(memcmp(a.running_var.data, b.running_var.data, 12), 0);
         ck_assert_int_eq(a.num_batches_tracked, b.num_batches_tracked);
-        int cut = 0;
+        int cut = 0, kept = 0;
         for (size_t i = 0; i < fer_tensor_numel(&pa); i++)
-            cut += pa.data[i] == 0;
+            cut += pa.data[i] == 0, kept += pa.data[i] > 0;
         ck_assert_int_gt(cut, 0);
+        ck_assert_int_gt(kept, fer_tensor_numel(&pa) / 4);
         for (int want_dx = 0; want_dx < 2; want_dx++) {
             ck_assert_int_eq(fer_batchnorm_relu_maxpool_backward(&a, &x, NULL, &pool, &dp,
                                                                  want_dx ? &dxa : NULL), 0);
