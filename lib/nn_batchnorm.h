@@ -7,9 +7,10 @@
  * using the UNBIASED batch variance (M / (M - 1), M = N*H*W) for
  * running_var, and counts num_batches_tracked. Evaluation mode normalises
  * with the running statistics. y = (x - mean) / sqrt(var + eps) * weight + bias.
- * Channels are split over the engine's threads (parallel.h); each
- * channel's sums stay in one thread, so results do not depend on the
- * thread count.
+ * Planes (n, c) are split over the engine's threads (parallel.h); each
+ * channel's sums add per-plane sums in a fixed order, so results do not
+ * depend on the thread count. Calls may fail with "out of memory" the
+ * first time a shape needs more scratch than the layer holds.
  * Conventions (overwrite dx, accumulate parameter gradients): see nn.h.
  */
 #ifndef FER_NN_BATCHNORM_H
@@ -34,6 +35,10 @@ struct fer_batchnorm {
     /* Also set by forward: y = x * save_scale + save_shift per channel, the
      * floats it applied (backward rebuilds y from x with them). */
     struct fer_tensor save_scale, save_shift;
+    /* Per-plane partial sums between a call's passes, kept for the next
+     * call (internal; freed by fer_batchnorm_free). */
+    double *scratch;
+    size_t scratch_cap;
 };
 
 /* weight 1, bias 0, running mean 0 and variance 1, training mode, as
