@@ -90,6 +90,22 @@ static void affine(const float *restrict p, float *restrict q, ptrdiff_t n, floa
     }
 }
 
+/* q = relu(p * scale + shift + s): batch norm, a residual sum and ReLU in
+ * one pass, the same operations in the same order as the three layers. */
+static void affine_add_relu(const float *restrict p, const float *restrict s,
+                            float *restrict q, ptrdiff_t n, float scale, float shift)
+{
+    const fer_v4 vs = fer_v4_set1(scale), vb = fer_v4_set1(shift);
+    ptrdiff_t k = 0;
+    for (; k + 4 <= n; k += 4)
+        fer_v4_store(q + k, fer_v4_relu((fer_v4_load(p + k) * vs + vb) + fer_v4_load(s + k)));
+    for (; k < n; k++) {
+        float v = p[k] * scale + shift;
+        v = v + s[k];
+        q[k] = v > 0 ? v : 0.0f;
+    }
+}
+
 /* Adds the sums of d = p - shift and of d^2 over a plane: float lanes
  * within the plane (each lane sums n/16 values), double across planes.
  * Four accumulators a sum: one add's latency is three vector adds'
@@ -132,6 +148,7 @@ struct job {
     ptrdiff_t S;
     int H, W; /* with a fused 2x2 max pool: dy is its output gradient */
     int pooled;
+    const float *skip; /* forward: added before the ReLU (residual), or NULL */
     double *part; /* 2 per plane: its partial sums (layer_scratch) */
     double *coef; /* 3 per channel: backward's factors a, b, e */
 };
@@ -263,6 +280,9 @@ static void output_planes(void *ctx, long begin, long end)
         const float scale = bn->save_scale.data[c], shift = bn->save_shift.data[c];
         if (j->pooled)
             pooled_forward(j, pl, scale, shift);
+        else if (j->skip)
+            affine_add_relu(j->x + pl * j->S, j->skip + pl * j->S, j->out + pl * j->S, j->S,
+                            scale, shift);
         else
             affine(j->x + pl * j->S, j->out + pl * j->S, j->S, scale, shift, j->relu);
     }
@@ -310,7 +330,21 @@ static int forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
         return -1;
     if (bn->training && (double)N * S < 2)
         return fer_fail("batchnorm: training needs more than one value per channel");
-    struct job j = {bn, x->data, NULL, NULL, y->data, N, relu, S, 0, 0, 0, NULL, NULL};
+    struct job j = {bn, x->data, NULL, NULL, y->data, N, relu, S, 0, 0, 0, NULL, NULL, NULL};
+    return run_forward(&j);
+}
+
+int fer_batchnorm_add_relu_forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
+                                   const struct fer_tensor *skip, struct fer_tensor *y)
+{
+    int N = 0;
+    ptrdiff_t S = 0;
+    if (dims(bn, x, y, "output", &N, &S) < 0 ||
+        fer_nn_check_same("batchnorm", "residual", skip, x) < 0)
+        return -1;
+    if (bn->training && (double)N * S < 2)
+        return fer_fail("batchnorm: training needs more than one value per channel");
+    struct job j = {bn, x->data, NULL, NULL, y->data, N, 1, S, 0, 0, 0, skip->data, NULL, NULL};
     return run_forward(&j);
 }
 
@@ -526,7 +560,7 @@ static int backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
     if (y && fer_nn_check_same("batchnorm", "output", y, x) < 0)
         return -1;
     struct job j = {bn,           x->data, y ? y->data : NULL, dy->data, dx ? dx->data : NULL,
-                    N,            y != NULL, S, 0, 0, 0, NULL, NULL};
+                    N,            y != NULL, S, 0, 0, 0, NULL, NULL, NULL};
     return run_backward(&j);
 }
 
@@ -568,7 +602,7 @@ int fer_batchnorm_relu_maxpool_backward(struct fer_batchnorm *bn, const struct f
     if (dx && fer_nn_check_same("batchnorm", "input gradient", dx, x) < 0)
         return -1;
     struct job j = {bn, x->data, y ? y->data : NULL, dpool->data, dx ? dx->data : NULL,
-                    N, 1, S, x->shape[2], x->shape[3], 1, NULL, NULL};
+                    N, 1, S, x->shape[2], x->shape[3], 1, NULL, NULL, NULL};
     return run_backward(&j);
 }
 
@@ -588,6 +622,6 @@ int fer_batchnorm_relu_maxpool_forward(struct fer_batchnorm *bn, const struct fe
     if (bn->training && (double)N * S < 2)
         return fer_fail("batchnorm: training needs more than one value per channel");
     struct job j = {bn, x->data, NULL, NULL, pooled->data, N, 1, S,
-                    x->shape[2], x->shape[3], 1, NULL, NULL};
+                    x->shape[2], x->shape[3], 1, NULL, NULL, NULL};
     return run_forward(&j);
 }

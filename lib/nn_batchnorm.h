@@ -58,6 +58,14 @@ int fer_batchnorm_forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
  * had run separately. */
 int fer_batchnorm_relu_forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
                                struct fer_tensor *y);
+/* relu(batchnorm(x) + skip) in one pass, for ResNet's second batch norm
+ * of a block and its residual sum: the same bits as fer_batchnorm_forward,
+ * fer_add_forward and fer_relu_forward in turn (skip same shape as x; y
+ * may not alias x or skip). The backward is that of the three layers:
+ * fer_relu_backward on y, then fer_batchnorm_backward (which reads only
+ * x), so the batch norm's own output is never needed. */
+int fer_batchnorm_add_relu_forward(struct fer_batchnorm *bn, const struct fer_tensor *x,
+                                   const struct fer_tensor *skip, struct fer_tensor *y);
 /* The gradient of the last forward (same x, same mode). */
 int fer_batchnorm_backward(struct fer_batchnorm *bn, const struct fer_tensor *x,
                            const struct fer_tensor *dy, struct fer_tensor *dx);

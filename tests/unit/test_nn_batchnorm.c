@@ -2,6 +2,7 @@
 
 #include "nn_activation.h"
 #include "nn_batchnorm.h"
+#include "nn_misc.h"
 #include "nn_pool.h"
 
 #include <math.h>
@@ -319,6 +320,51 @@ START_TEST(test_bn_relu_maxpool_forward_equals_unfused)
 }
 END_TEST
 
+/* Batch norm + residual sum + ReLU in one pass equals the three layers
+ * in turn, to the bit, output and running statistics, in training and
+ * evaluation mode, with planes of 9 values (a scalar tail), and its
+ * backward is the unfused one. */
+START_TEST(test_bn_add_relu_forward_equals_unfused)
+{
+    struct fer_rng rng;
+    fer_rng_seed(&rng, 21);
+    for (int training = 0; training < 2; training++) {
+        struct fer_batchnorm a, b;
+        twin_batchnorms(&a, &b, &rng);
+        a.training = b.training = training;
+        struct fer_tensor x, skip, ya, t, yb;
+        fer_tensor_alloc(&x, 4, (int[]){4, 3, 3, 3});
+        skip = nn_zeros_like(&x), ya = nn_zeros_like(&x), t = nn_zeros_like(&x);
+        yb = nn_zeros_like(&x);
+        nn_randn(&x, &rng);
+        nn_randn(&skip, &rng);
+        ck_assert_int_eq(fer_batchnorm_add_relu_forward(&a, &x, &skip, &ya), 0);
+        ck_assert_int_eq(fer_batchnorm_forward(&b, &x, &t), 0);
+        ck_assert_int_eq(fer_add_forward(&t, &skip, &yb), 0);
+        ck_assert_int_eq(fer_relu_forward(&yb, &yb), 0);
+        const size_t n = fer_tensor_numel(&x);
+        ck_assert_int_eq(memcmp(ya.data, yb.data, sizeof(float) * n), 0);
+        ck_assert_int_eq(memcmp(a.running_mean.data, b.running_mean.data, 12), 0);
+        ck_assert_int_eq(memcmp(a.running_var.data, b.running_var.data, 12), 0);
+        ck_assert_int_eq(memcmp(a.save_mean.data, b.save_mean.data, 12), 0);
+        ck_assert_int_eq(memcmp(a.save_invstd.data, b.save_invstd.data, 12), 0);
+        int cut = 0;
+        for (size_t i = 0; i < n; i++)
+            cut += ya.data[i] == 0;
+        ck_assert_int_gt(cut, 0);
+        ck_assert_int_lt(cut, (int)n);
+        struct fer_tensor small;
+        fer_tensor_alloc(&small, 4, (int[]){4, 3, 3, 2});
+        ck_assert_int_eq(fer_batchnorm_add_relu_forward(&a, &x, &small, &ya), -1);
+        struct fer_tensor *all[] = {&x, &skip, &ya, &t, &yb, &small};
+        for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+            fer_tensor_free(all[i]);
+        fer_batchnorm_free(&a);
+        fer_batchnorm_free(&b);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("nn_batchnorm");
@@ -330,6 +376,7 @@ int main(void)
     tcase_add_test(tc, test_bn_relu_backward_equals_unfused);
     tcase_add_test(tc, test_bn_relu_maxpool_backward_equals_unfused);
     tcase_add_test(tc, test_bn_relu_maxpool_forward_equals_unfused);
+    tcase_add_test(tc, test_bn_add_relu_forward_equals_unfused);
     suite_add_tcase(s, tc);
     return fer_run_suite(s);
 }
