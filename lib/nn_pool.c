@@ -160,24 +160,30 @@ static inline fer_vi4 ties4(fer_v4 v, fer_v4 m)
  * (value and row), then across the 3 columns, where a later column wins a
  * tie only from a higher row; that is the row-major first. Sets *max and
  * *at, the maximum's plane index minus rows[0]'s (row offset + column). */
+/* Columns c0 + 2l, + 1, + 2 of lane l of a row. */
+static inline void columns3(const float *row, int c0, fer_v4 v[3])
+{
+    const float *p = row + c0;
+    fer_v4 l0 = fer_v4_load(p), l1 = fer_v4_load(p + 4);
+    fer_v4 s0 = fer_v4_load(p + 1), s1 = fer_v4_load(p + 5);
+    v[0] = fer_v4_even(l0, l1);
+    v[1] = fer_v4_odd(l0, l1);
+    v[2] = fer_v4_odd(s0, s1);
+}
+
 static inline void windows3x3(const float *const *rows, int nr, int W, int c0, fer_v4 *max,
                               fer_vi4 *at)
 {
     fer_v4 m[3];
     fer_vi4 r[3];
-    for (int t = 0; t < nr; t++) {
-        const float *p = rows[t] + c0;
-        fer_v4 l0 = fer_v4_load(p), l1 = fer_v4_load(p + 4);
-        fer_v4 s0 = fer_v4_load(p + 1), s1 = fer_v4_load(p + 5);
-        /* Columns c0 + 2l, + 1, + 2 of lane l. */
-        fer_v4 v[3] = {fer_v4_even(l0, l1), fer_v4_odd(l0, l1), fer_v4_odd(s0, s1)};
+    columns3(rows[0], c0, m); /* nr >= 1 */
+    for (int c = 0; c < 3; c++)
+        r[c] = (fer_vi4){0, 0, 0, 0};
+    for (int t = 1; t < nr; t++) {
+        fer_v4 v[3];
+        columns3(rows[t], c0, v);
         const fer_vi4 off = {t * W, t * W, t * W, t * W};
         for (int c = 0; c < 3; c++) {
-            if (t == 0) {
-                m[c] = v[c];
-                r[c] = off;
-                continue;
-            }
             fer_vi4 k = beats4(v[c], m[c]);
             m[c] = fer_v4_select(k, v[c], m[c]);
             r[c] = (r[c] & ~k) | (off & k);
@@ -195,16 +201,31 @@ static inline void windows3x3(const float *const *rows, int nr, int W, int c0, f
     *at = row + col + (fer_vi4){c0, c0 + 2, c0 + 4, c0 + 6};
 }
 
-/* The outputs [*k0, *k1) of a row whose windows lie inside the image
- * across (columns 2k - 1 .. 2k + 1), in whole groups of 4: windows3x3
- * reads columns 2k - 1 .. 2k + 7. */
-static void inner3x3(int W, int OW, int *k0, int *k1)
+/* The windows of outputs k..k+3 of a row (k a multiple of 4; some may
+ * be past the row's end), by windows3x3: straight from the rows when they
+ * lie inside the image across (columns 2k - 1 .. 2k + 7 read), else from
+ * a copy of those columns with -infinity outside the image. A padding
+ * cell then wins only a window whose cells are all -infinity (the value
+ * is right, -infinity, but not the index: *edge says so, and the
+ * backward asks argmax for those). */
+static void group3x3(const float *const *rows, int nr, int W, int k, fer_v4 *max,
+                     fer_vi4 *at, int *edge)
 {
-    int n = 0;
-    while (1 + n + 4 <= OW && 2 * (1 + n + 3) + 1 <= W - 1)
-        n += 4;
-    *k0 = 1;
-    *k1 = 1 + n;
+    const int c0 = 2 * k - 1;
+    *edge = !(k > 0 && c0 + 8 <= W - 1);
+    if (!*edge) {
+        windows3x3(rows, nr, W, c0, max, at);
+        return;
+    }
+    float buf[3][12];
+    const float *b[3];
+    for (int t = 0; t < nr; t++) {
+        for (int c = 0; c < 9; c++)
+            buf[t][c] = c0 + c >= 0 && c0 + c < W ? rows[t][c0 + c] : -INFINITY;
+        b[t] = buf[t];
+    }
+    windows3x3(b, nr, W, 0, max, at);
+    *at += (fer_vi4){c0, c0, c0, c0};
 }
 
 /* The window rows of output row i inside the image, top first. */
@@ -248,26 +269,21 @@ static void maxpool_3x3_plane(const struct pool_job *j, ptrdiff_t pl)
 {
     const int H = j->H, W = j->W, OH = j->OH, OW = j->OW;
     const float *in = j->x + pl * H * W;
-    int k0, k1;
-    inner3x3(W, OW, &k0, &k1);
     for (int i = 0; i < OH; i++) {
         float *out = j->out + (pl * OH + i) * OW;
         const float *rows[3];
         int h0, nr = rows3x3(in, H, W, i, rows, &h0);
-        for (int k = 0; k < OW; k++) {
-            if (k == k0 && k1 > k0) {
-                for (; k < k1; k += 4) {
-                    fer_v4 m;
-                    fer_vi4 at;
-                    windows3x3(rows, nr, W, 2 * k - 1, &m, &at);
-                    fer_v4_store(out + k, m);
-                }
-                if (k >= OW)
-                    break;
+        for (int k = 0; k < OW; k += 4) {
+            fer_v4 m;
+            fer_vi4 at;
+            int edge;
+            group3x3(rows, nr, W, k, &m, &at, &edge);
+            if (k + 4 <= OW) {
+                fer_v4_store(out + k, m);
+                continue;
             }
-            int a0, a1, b0, b1;
-            window(j->p, H, W, i, k, &a0, &a1, &b0, &b1);
-            out[k] = window_max(in, W, a0, a1, b0, b1);
+            for (int l = 0; k + l < OW; l++)
+                out[k + l] = m[l];
         }
     }
 }
@@ -355,29 +371,26 @@ static void maxpool_3x3_grad_plane(const struct pool_job *j, ptrdiff_t pl)
     const int H = j->H, W = j->W, OH = j->OH, OW = j->OW;
     const float *in = j->x + pl * H * W;
     float *out = j->out + pl * H * W;
-    int k0, k1;
-    inner3x3(W, OW, &k0, &k1);
     memset(out, 0, sizeof(float) * H * W);
     for (int i = 0; i < OH; i++) {
         const float *g = j->dy + (pl * OH + i) * OW;
         const float *rows[3];
         int h0, nr = rows3x3(in, H, W, i, rows, &h0);
         float *top = out + (ptrdiff_t)h0 * W;
-        for (int k = 0; k < OW; k++) {
-            if (k == k0 && k1 > k0) {
-                for (; k < k1; k += 4) {
-                    fer_v4 m;
-                    fer_vi4 at;
-                    windows3x3(rows, nr, W, 2 * k - 1, &m, &at);
-                    for (int l = 0; l < 4; l++)
-                        top[at[l]] += g[k + l];
+        for (int k = 0; k < OW; k += 4) {
+            fer_v4 m;
+            fer_vi4 at;
+            int edge;
+            group3x3(rows, nr, W, k, &m, &at, &edge);
+            for (int l = 0; l < 4 && k + l < OW; l++) {
+                if (edge && m[l] == -INFINITY) {
+                    int a0, a1, b0, b1;
+                    window(j->p, H, W, i, k + l, &a0, &a1, &b0, &b1);
+                    out[argmax(in, W, a0, a1, b0, b1)] += g[k + l];
+                } else {
+                    top[at[l]] += g[k + l];
                 }
-                if (k >= OW)
-                    break;
             }
-            int a0, a1, b0, b1;
-            window(j->p, H, W, i, k, &a0, &a1, &b0, &b1);
-            out[argmax(in, W, a0, a1, b0, b1)] += g[k];
         }
     }
 }

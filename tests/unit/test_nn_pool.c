@@ -161,7 +161,7 @@ static void expect_same_bits(const char *what, const struct fer_tensor *a,
  * general window loops, bit for bit: odd and even sizes (the padded
  * borders and the scalar tails), values from a small set so that windows
  * hold ties (+0 against -0 too: which one is the first maximum shows in
- * the sign), NaNs with distinct payloads (the first in window order
+ * the sign), windows of -infinity only, NaNs with distinct payloads (the first in window order
  * wins), and a random output gradient, whose sums over overlapping
  * windows must add in the same order. */
 START_TEST(test_maxpool_fast_paths_match_general)
@@ -170,7 +170,7 @@ START_TEST(test_maxpool_fast_paths_match_general)
     static const float set[] = {0.0f, -0.0f, 1.0f, -1.0f, 2.0f, -INFINITY, INFINITY};
     struct fer_rng rng;
     fer_rng_seed(&rng, 17);
-    for (int trial = 0; trial < 120; trial++) {
+    for (int trial = 0; trial < 200; trial++) {
         struct fer_pool2d fast = pools[trial % 2], slow = fast;
         slow.generic = 1;
         const int H = 1 + (int)fer_rng_below(&rng, 30), W = 2 + (int)fer_rng_below(&rng, 40);
@@ -189,6 +189,9 @@ START_TEST(test_maxpool_fast_paths_match_general)
         const int span = trial % 4 == 3 ? 7 : 3; /* small: many ties */
         for (size_t i = 0; i < n; i++)
             x.data[i] = set[fer_rng_below(&rng, span)];
+        if (trial % 5 == 4) /* windows of -infinity only, at the borders too */
+            for (size_t i = 0; i < n; i++)
+                x.data[i] = fer_rng_below(&rng, 8) ? -INFINITY : 1.0f;
         for (int k = 0; k < nans * (int)(n / 20 + 1); k++) {
             uint32_t bits = 0x7fc00000u | (uint32_t)(1 + k);
             memcpy(&x.data[fer_rng_below(&rng, n)], &bits, 4);
