@@ -26,6 +26,9 @@ struct node {
     int fused;     /* OP_BN: also applies the ReLU that follows (forward) */
     int pooled;    /* OP_BN, fused: the ReLU's output feeds only the max
                       pool two nodes on (see fused_pool) */
+    int summed;    /* OP_BN not fused, and OP_ADD: the batch norm's output
+                      feeds only the sum, which an in-place ReLU follows; the
+                      three run as one at the sum (check_summed) */
     char name[48]; /* module path, e.g. "layer1.0.conv1" */
     void *layer;   /* fer_conv2d, fer_batchnorm, fer_linear or fer_pool2d */
 };
@@ -115,7 +118,8 @@ static int add_maxpool(struct fer_model *m, int in, int k, int stride, int pad)
     struct fer_pool2d *p = malloc(sizeof *p);
     if (p == NULL)
         return fer_fail("out of memory");
-    *p = (struct fer_pool2d){k, stride, pad, 1};
+    *p = (struct fer_pool2d){.kernel = k, .stride = stride, .pad = pad,
+                             .count_include_pad = 1};
     int v = push_node(m, OP_MAXPOOL, in, -1, NULL, p);
     /* bn -> relu (in place) -> this pool, in consecutive nodes: the
      * batch norm may take over the pool's backward (fused_pool). */
@@ -140,9 +144,32 @@ static void check_pooled(struct fer_model *m)
     }
 }
 
-/* For batch norm node i: the index of the 2x2 max pool whose backward it
- * fuses into its own (fer_batchnorm_relu_maxpool_backward), or -1 when it
- * has none or the current shapes do not allow it. */
+/* A residual sum whose first input is a batch norm's output read by
+ * nothing else, followed by an in-place ReLU (ResNet's bn2 + identity):
+ * the forward runs fer_batchnorm_add_relu_forward at the sum and never
+ * writes the batch norm's output; the backward needs only its input. */
+static void check_summed(struct fer_model *m)
+{
+    for (int k = 0; k + 1 < m->n; k++) {
+        struct node *add = &m->nodes[k];
+        if (add->op != OP_ADD || add->in < 1)
+            continue;
+        struct node *bn = &m->nodes[add->in - 1], *relu = &m->nodes[k + 1];
+        if (bn->op != OP_BN || bn->fused || relu->op != OP_RELU || !relu->in_place ||
+            relu->in != k + 1 || add->in2 == add->in)
+            continue;
+        int readers = 0;
+        for (int i = 0; i < m->n; i++)
+            readers += (m->nodes[i].in == add->in) + (m->nodes[i].in2 == add->in);
+        if (readers == 1)
+            bn->summed = add->summed = 1;
+    }
+}
+
+/* For batch norm node i: the index of the 2x2 max pool it fuses with its
+ * ReLU into one forward (fer_batchnorm_relu_maxpool_forward) and one
+ * backward (fer_batchnorm_relu_maxpool_backward), or -1 when it has none
+ * or the current shapes do not allow it. */
 static int fused_pool(const struct fer_model *m, int i)
 {
     const struct node *nd = &m->nodes[i];
@@ -330,6 +357,7 @@ struct fer_model *fer_model_new(const char *arch, int in_channels, int classes,
         return NULL;
     }
     check_pooled(m);
+    check_summed(m);
     m->values = calloc(m->n + 1, sizeof *m->values);
     m->grads = calloc(m->n + 1, sizeof *m->grads);
     if (m->values == NULL || m->grads == NULL) {
@@ -535,6 +563,18 @@ int fer_model_forward(struct fer_model *m, const struct fer_tensor *x,
         int ndim, shape[4];
         if (out_shape(nd, in, &ndim, shape) < 0)
             return fer_fail_context("%s: %s", m->arch, nd->name[0] ? nd->name : "layer");
+        if ((nd->op == OP_BN && nd->summed) ||
+            (nd->op == OP_BN && nd->pooled &&
+             fer_batchnorm_maxpool_fusable(m->nodes[i + 2].layer, in))) {
+            /* Batch norm, ReLU and the pool run as one at the pool's node
+             * (or batch norm, sum and ReLU at the sum's): the batch norm's
+             * output is only a shape (no memory), as the backward does not
+             * read it or rebuilds it from the input. */
+            *y = *in;
+            y->data = NULL;
+            y->owns = 0;
+            continue;
+        }
         if (i == m->n - 1) {
             if (!(out->ndim == ndim && memcmp(out->shape, shape, sizeof shape) == 0))
                 return fer_fail("%s: output must be %d x %d", m->arch, shape[0], shape[1]);
@@ -545,8 +585,23 @@ int fer_model_forward(struct fer_model *m, const struct fer_tensor *x,
         } else if (fer_tensor_arena(y, a, ndim, shape) < 0) {
             return fer_fail_context("%s", m->arch);
         }
-        if (nd->op == OP_RELU && nd->in_place && m->nodes[nd->in - 1].fused)
-            continue; /* done by the batch norm before it */
+        if (nd->op == OP_RELU && nd->in_place &&
+            (m->nodes[nd->in - 1].fused || m->nodes[nd->in - 1].summed))
+            continue; /* done by the batch norm before it, or at the sum */
+        if (nd->op == OP_ADD && nd->summed) {
+            const struct node *bn = &m->nodes[nd->in - 1];
+            if (fer_batchnorm_add_relu_forward(bn->layer, &m->values[bn->in],
+                                               &m->values[nd->in2], y) < 0)
+                return fer_fail_context("%s: %s", m->arch, bn->name);
+            continue;
+        }
+        if (nd->op == OP_MAXPOOL && i >= 2 && fused_pool(m, i - 2) == i) {
+            const struct node *bn = &m->nodes[i - 2];
+            if (fer_batchnorm_relu_maxpool_forward(bn->layer, &m->values[bn->in], nd->layer,
+                                                   y) < 0)
+                return fer_fail_context("%s: %s", m->arch, bn->name);
+            continue;
+        }
         if (node_forward(nd, in, nd->op == OP_ADD ? &m->values[nd->in2] : NULL, y, a) < 0)
             return fer_fail_context("%s", m->arch);
     }
@@ -646,8 +701,9 @@ int fer_model_backward(struct fer_model *m, const struct fer_tensor *dout,
         case OP_BN:
             /* A fused batch norm masks g by its rectified output itself. */
             if (pool >= 0)
-                rc = fer_batchnorm_relu_maxpool_backward(nd->layer, x, &m->values[out],
-                                                         m->nodes[pool].layer, g, t);
+                rc = fer_batchnorm_relu_maxpool_backward(
+                    nd->layer, x, m->values[out].data ? &m->values[out] : NULL,
+                    m->nodes[pool].layer, g, t);
             else if (nd->fused)
                 rc = fer_batchnorm_relu_backward(nd->layer, x, &m->values[out], g, t);
             else

@@ -3,6 +3,7 @@
 #include "nn_parallel.h"
 #include "nn_vec.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -136,7 +137,113 @@ static inline struct win4 windows4(const float *r0, const float *r1)
 
 static int is_2x2(const struct fer_pool2d *p)
 {
-    return p->kernel == 2 && p->stride == 2 && p->pad == 0;
+    return !p->generic && p->kernel == 2 && p->stride == 2 && p->pad == 0;
+}
+
+/* ResNet's stem pool: 3x3 windows, stride 2, padding 1. */
+static int is_3x3s2p1(const struct fer_pool2d *p, int H, int W)
+{
+    return !p->generic && p->kernel == 3 && p->stride == 2 && p->pad == 1 &&
+           (long long)H * W < INT_MAX;
+}
+
+/* v ties m under argmax's rule: equal (+0 and -0 too), or both NaN. */
+static inline fer_vi4 ties4(fer_v4 v, fer_v4 m)
+{
+    return (v == m) | ((v != v) & (m != m));
+}
+
+/* The first maximum, in row-major window order as argmax, of the 3x3
+ * windows of 4 adjacent outputs k..k+3 of one output row, whose columns
+ * start at c0 = 2k - 1: rows[0..nr) are the window's rows inside the
+ * image, top first. Separable: each column's first maximum down the rows
+ * (value and row), then across the 3 columns, where a later column wins a
+ * tie only from a higher row; that is the row-major first. Sets *max and
+ * *at, the maximum's plane index minus rows[0]'s (row offset + column). */
+/* Columns c0 + 2l, + 1, + 2 of lane l of a row. */
+static inline void columns3(const float *row, int c0, fer_v4 v[3])
+{
+    const float *p = row + c0;
+    fer_v4 l0 = fer_v4_load(p), l1 = fer_v4_load(p + 4);
+    fer_v4 s0 = fer_v4_load(p + 1), s1 = fer_v4_load(p + 5);
+    v[0] = fer_v4_even(l0, l1);
+    v[1] = fer_v4_odd(l0, l1);
+    v[2] = fer_v4_odd(s0, s1);
+}
+
+static inline void windows3x3(const float *const *rows, int nr, int W, int c0, fer_v4 *max,
+                              fer_vi4 *at)
+{
+    fer_v4 m[3];
+    fer_vi4 r[3];
+    columns3(rows[0], c0, m); /* nr >= 1 */
+    for (int c = 0; c < 3; c++)
+        r[c] = (fer_vi4){0, 0, 0, 0};
+    for (int t = 1; t < nr; t++) {
+        fer_v4 v[3];
+        columns3(rows[t], c0, v);
+        const fer_vi4 off = {t * W, t * W, t * W, t * W};
+        for (int c = 0; c < 3; c++) {
+            fer_vi4 k = beats4(v[c], m[c]);
+            m[c] = fer_v4_select(k, v[c], m[c]);
+            r[c] = (r[c] & ~k) | (off & k);
+        }
+    }
+    fer_v4 best = m[0];
+    fer_vi4 row = r[0], col = {0, 0, 0, 0};
+    for (int c = 1; c < 3; c++) {
+        fer_vi4 k = beats4(m[c], best) | (ties4(m[c], best) & (r[c] < row));
+        best = fer_v4_select(k, m[c], best);
+        row = (row & ~k) | (r[c] & k);
+        col = (col & ~k) | ((fer_vi4){c, c, c, c} & k);
+    }
+    *max = best;
+    *at = row + col + (fer_vi4){c0, c0 + 2, c0 + 4, c0 + 6};
+}
+
+/* windows3x3 on a copy of columns c0 .. c0 + 8 with -infinity outside
+ * the image (see group3x3). */
+static void border3x3(const float *const *rows, int nr, int W, int c0, fer_v4 *max,
+                      fer_vi4 *at)
+{
+    float buf[3][12];
+    const float *b[3] = {buf[0], buf[1], buf[2]};
+    for (int t = 0; t < nr; t++)
+        for (int c = 0; c < 9; c++)
+            buf[t][c] = c0 + c >= 0 && c0 + c < W ? rows[t][c0 + c] : -INFINITY;
+    windows3x3(b, nr, W, 0, max, at);
+    *at += (fer_vi4){c0, c0, c0, c0};
+}
+
+/* The windows of outputs k..k+3 of a row (k a multiple of 4; some may
+ * be past the row's end), by windows3x3: straight from the rows when they
+ * lie inside the image across (columns 2k - 1 .. 2k + 7 read), else from
+ * a copy of those columns with -infinity outside the image. A padding
+ * cell then wins only a window whose cells are all -infinity (the value
+ * is right, -infinity, but not the index: *edge says so, and the
+ * backward asks argmax for those).
+ * Inlined, so that the inner groups' search sits in the caller's loop (as
+ * a call it made the forward 10% slower). */
+static inline void group3x3(const float *const *rows, int nr, int W, int k, fer_v4 *max,
+                            fer_vi4 *at, int *edge)
+{
+    const int c0 = 2 * k - 1;
+    *edge = !(k > 0 && c0 + 8 <= W - 1);
+    if (*edge)
+        border3x3(rows, nr, W, c0, max, at);
+    else
+        windows3x3(rows, nr, W, c0, max, at);
+}
+
+/* The window rows of output row i inside the image, top first. */
+static int rows3x3(const float *plane, int H, int W, int i, const float *rows[3], int *h0)
+{
+    int hs = 2 * i - 1, nr = 1;
+    *h0 = hs < 0 ? 0 : hs;
+    rows[0] = plane + (ptrdiff_t)*h0 * W; /* row h0 < H: the pool's output size */
+    for (int h = *h0 + 1; h < hs + 3 && h < H; h++)
+        rows[nr++] = plane + (ptrdiff_t)h * W;
+    return nr;
 }
 
 /* One call's planes (n, c), split over the threads: each plane's output
@@ -148,17 +255,44 @@ struct pool_job {
     int H, W, OH, OW;
 };
 
+void fer_maxpool2x2_rows(const float *r0, const float *r1, int OW, float *out)
+{
+    int k = 0;
+    for (; k + 4 <= OW; k += 4)
+        fer_v4_store(out + k, windows4(r0 + 2 * k, r1 + 2 * k).max);
+    for (; k < OW; k++)
+        out[k] = max4(r0 + 2 * k, r1 + 2 * k);
+}
+
 static void maxpool_2x2_plane(const struct pool_job *j, ptrdiff_t pl)
 {
     const int H = j->H, W = j->W, OH = j->OH, OW = j->OW;
     for (int i = 0; i < OH; i++) {
-        const float *r0 = j->x + (pl * H + 2 * i) * W, *r1 = r0 + W;
+        const float *r0 = j->x + (pl * H + 2 * i) * W;
+        fer_maxpool2x2_rows(r0, r0 + W, OW, j->out + (pl * OH + i) * OW);
+    }
+}
+
+static void maxpool_3x3_plane(const struct pool_job *j, ptrdiff_t pl)
+{
+    const int H = j->H, W = j->W, OH = j->OH, OW = j->OW;
+    const float *in = j->x + pl * H * W;
+    for (int i = 0; i < OH; i++) {
         float *out = j->out + (pl * OH + i) * OW;
-        int k = 0;
-        for (; k + 4 <= OW; k += 4)
-            fer_v4_store(out + k, windows4(r0 + 2 * k, r1 + 2 * k).max);
-        for (; k < OW; k++)
-            out[k] = max4(r0 + 2 * k, r1 + 2 * k);
+        const float *rows[3];
+        int h0, nr = rows3x3(in, H, W, i, rows, &h0);
+        for (int k = 0; k < OW; k += 4) {
+            fer_v4 m;
+            fer_vi4 at;
+            int edge;
+            group3x3(rows, nr, W, k, &m, &at, &edge);
+            if (k + 4 <= OW) {
+                fer_v4_store(out + k, m);
+                continue;
+            }
+            for (int l = 0; k + l < OW; l++)
+                out[k + l] = m[l];
+        }
     }
 }
 
@@ -169,6 +303,10 @@ static void maxpool_plane(const struct pool_job *j, ptrdiff_t pl)
         return;
     }
     const int H = j->H, W = j->W, OH = j->OH, OW = j->OW;
+    if (is_3x3s2p1(j->p, H, W)) {
+        maxpool_3x3_plane(j, pl);
+        return;
+    }
     const float *in = j->x + pl * H * W;
     float *out = j->out + pl * OH * OW;
     for (int i = 0; i < OH; i++)
@@ -232,6 +370,39 @@ static void maxpool_2x2_grad_plane(const struct pool_job *j, ptrdiff_t pl)
     }
 }
 
+/* Each output's gradient is added where windows3x3 (or argmax at the
+ * borders) finds its maximum, outputs in row-major order as the general
+ * path, so that cells shared by overlapping windows sum in the same
+ * order. */
+static void maxpool_3x3_grad_plane(const struct pool_job *j, ptrdiff_t pl)
+{
+    const int H = j->H, W = j->W, OH = j->OH, OW = j->OW;
+    const float *in = j->x + pl * H * W;
+    float *out = j->out + pl * H * W;
+    memset(out, 0, sizeof(float) * H * W);
+    for (int i = 0; i < OH; i++) {
+        const float *g = j->dy + (pl * OH + i) * OW;
+        const float *rows[3];
+        int h0, nr = rows3x3(in, H, W, i, rows, &h0);
+        float *top = out + (ptrdiff_t)h0 * W;
+        for (int k = 0; k < OW; k += 4) {
+            fer_v4 m;
+            fer_vi4 at;
+            int edge;
+            group3x3(rows, nr, W, k, &m, &at, &edge);
+            for (int l = 0; l < 4 && k + l < OW; l++) {
+                if (edge && m[l] == -INFINITY) {
+                    int a0, a1, b0, b1;
+                    window(j->p, H, W, i, k + l, &a0, &a1, &b0, &b1);
+                    out[argmax(in, W, a0, a1, b0, b1)] += g[k + l];
+                } else {
+                    top[at[l]] += g[k + l];
+                }
+            }
+        }
+    }
+}
+
 static void maxpool_grad_plane(const struct pool_job *j, ptrdiff_t pl)
 {
     if (is_2x2(j->p)) {
@@ -239,6 +410,10 @@ static void maxpool_grad_plane(const struct pool_job *j, ptrdiff_t pl)
         return;
     }
     const int H = j->H, W = j->W, OH = j->OH, OW = j->OW;
+    if (is_3x3s2p1(j->p, H, W)) {
+        maxpool_3x3_grad_plane(j, pl);
+        return;
+    }
     const float *in = j->x + pl * H * W;
     const float *g = j->dy + pl * OH * OW;
     float *out = j->out + pl * H * W;

@@ -17,6 +17,10 @@
 struct fer_pool2d {
     int kernel, stride, pad; /* kernel >= 1, stride >= 1, 0 <= pad <= kernel/2 */
     int count_include_pad;   /* average pooling only */
+    /* 1: max pooling always takes the general window loops, never the
+     * vector paths for 2x2 stride 2 and 3x3 stride 2 padding 1 (which give
+     * the same bits: tests compare the two). */
+    int generic;
 };
 
 int fer_pool2d_output_size(const struct fer_pool2d *p, int h, int w, int *oh, int *ow);
@@ -26,6 +30,11 @@ int fer_maxpool2d_forward(const struct fer_pool2d *p, const struct fer_tensor *x
                           struct fer_tensor *y);
 int fer_maxpool2d_backward(const struct fer_pool2d *p, const struct fer_tensor *x,
                            const struct fer_tensor *dy, struct fer_tensor *dx);
+/* For layers that fuse 2x2 stride-2 max pooling into their own pass
+ * (fer_batchnorm_relu_maxpool_forward): output row out (OW values) from
+ * input rows r0, r1 (2 * OW values of each read), the same bits as
+ * fer_maxpool2d_forward. */
+void fer_maxpool2x2_rows(const float *r0, const float *r1, int OW, float *out);
 /* For layers that fuse 2x2 stride-2 max pooling's backward into their
  * own pass (fer_batchnorm_relu_maxpool_backward): the input gradient of
  * input rows r0, r1 (2i, 2i + 1 of a plane, width >= 2 * OW) from output

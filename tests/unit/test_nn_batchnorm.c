@@ -2,6 +2,7 @@
 
 #include "nn_activation.h"
 #include "nn_batchnorm.h"
+#include "nn_misc.h"
 #include "nn_pool.h"
 
 #include <math.h>
@@ -212,7 +213,7 @@ START_TEST(test_bn_relu_maxpool_backward_equals_unfused)
     fer_rng_seed(&rng, 9);
     struct fer_batchnorm a, b;
     twin_batchnorms(&a, &b, &rng);
-    const struct fer_pool2d pool = {2, 2, 0, 1};
+    const struct fer_pool2d pool = {2, 2, 0, 1, 0};
     struct fer_tensor x, y, p, dp, g, g2, dxa, dxb;
     fer_tensor_alloc(&x, 4, (int[]){2, 3, 6, 16});
     fer_tensor_alloc(&p, 4, (int[]){2, 3, 3, 8});
@@ -249,6 +250,121 @@ START_TEST(test_bn_relu_maxpool_backward_equals_unfused)
 }
 END_TEST
 
+/* The pooled forward (the rectified output never written) equals batch
+ * norm + ReLU then 2x2 max pooling, to the bit (scales > 0, < 0 and 0,
+ * NaN inputs in evaluation mode), and so do the running statistics; the backward that rebuilds the rectified output from x
+ * (y NULL) equals the one that reads it, with and without dx; in training
+ * and evaluation mode, planes of 4 x 24 (a 12-wide pooled row: a vector
+ * group and a scalar tail). */
+START_TEST(test_bn_relu_maxpool_forward_equals_unfused)
+{
+    struct fer_rng rng;
+    fer_rng_seed(&rng, 13);
+    for (int training = 0; training < 2; training++) {
+        struct fer_batchnorm a, b;
+        twin_batchnorms(&a, &b, &rng);
+        /* Scales of each sign (the pooled path takes the largest or the
+         * smallest x) and of 0 (not monotone: the general path). */
+        a.weight.data[0] = fabsf(a.weight.data[0]);
+        a.weight.data[1] = -fabsf(a.weight.data[1]);
+        a.weight.data[2] = 0;
+        /* Shifts that leave about half of the values above 0 in
+         * evaluation mode too (running statistics 0 and 1 there). */
+        for (int c = 0; c < 3; c++)
+            a.bias.data[c] = 0.5f;
+        fer_tensor_copy(&b.weight, &a.weight);
+        fer_tensor_copy(&b.bias, &a.bias);
+        a.training = b.training = training;
+        const struct fer_pool2d pool = {2, 2, 0, 1, 0};
+        struct fer_tensor x, y, pa, pb, dp, dxa, dxb;
+        fer_tensor_alloc(&x, 4, (int[]){3, 3, 4, 24});
+        fer_tensor_alloc(&pa, 4, (int[]){3, 3, 2, 12});
+        y = nn_zeros_like(&x), dxa = nn_zeros_like(&x), dxb = nn_zeros_like(&x);
+        pb = nn_zeros_like(&pa), dp = nn_zeros_like(&pa);
+        nn_randn(&x, &rng);
+        nn_randn(&dp, &rng);
+        if (!training) /* NaN rectifies to 0: lone ones (first in a window too) and a whole window */
+            for (int k = 0; k < 6; k++) {
+                static const int at[] = {24 * 4 + 5, 8, 2, 3, 24 + 2, 24 + 3};
+                for (int c = 0; c < 3; c++)
+                    x.data[c * 96 + at[k]] = NAN;
+            }
+        ck_assert_int_eq(fer_batchnorm_relu_maxpool_forward(&a, &x, &pool, &pa), 0);
+        ck_assert_int_eq(fer_batchnorm_relu_forward(&b, &x, &y), 0);
+        ck_assert_int_eq(fer_maxpool2d_forward(&pool, &y, &pb), 0);
+        ck_assert_int_eq(memcmp(pa.data, pb.data, sizeof(float) * fer_tensor_numel(&pa)), 0);
+        ck_assert_int_eq(memcmp(a.running_mean.data, b.running_mean.data, 12), 0);
+        ck_assert_int_eq(memcmp(a.running_var.data, b.running_var.data, 12), 0);
+        ck_assert_int_eq(a.num_batches_tracked, b.num_batches_tracked);
+        int cut = 0, kept = 0;
+        for (size_t i = 0; i < fer_tensor_numel(&pa); i++)
+            cut += pa.data[i] == 0, kept += pa.data[i] > 0;
+        ck_assert_int_gt(cut, 0);
+        ck_assert_int_gt(kept, fer_tensor_numel(&pa) / 4);
+        for (int want_dx = 0; want_dx < 2; want_dx++) {
+            ck_assert_int_eq(fer_batchnorm_relu_maxpool_backward(&a, &x, NULL, &pool, &dp,
+                                                                 want_dx ? &dxa : NULL), 0);
+            ck_assert_int_eq(fer_batchnorm_relu_maxpool_backward(&b, &x, &y, &pool, &dp,
+                                                                 want_dx ? &dxb : NULL), 0);
+            ck_assert_int_eq(memcmp(dxa.data, dxb.data, sizeof(float) * fer_tensor_numel(&x)),
+                             0);
+            ck_assert_int_eq(memcmp(a.weight_grad.data, b.weight_grad.data, 12), 0);
+            ck_assert_int_eq(memcmp(a.bias_grad.data, b.bias_grad.data, 12), 0);
+        }
+        struct fer_tensor *all[] = {&x, &y, &pa, &pb, &dp, &dxa, &dxb};
+        for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+            fer_tensor_free(all[i]);
+        fer_batchnorm_free(&a);
+        fer_batchnorm_free(&b);
+    }
+}
+END_TEST
+
+/* Batch norm + residual sum + ReLU in one pass equals the three layers
+ * in turn, to the bit, output and running statistics, in training and
+ * evaluation mode, with planes of 9 values (a scalar tail), and its
+ * backward is the unfused one. */
+START_TEST(test_bn_add_relu_forward_equals_unfused)
+{
+    struct fer_rng rng;
+    fer_rng_seed(&rng, 21);
+    for (int training = 0; training < 2; training++) {
+        struct fer_batchnorm a, b;
+        twin_batchnorms(&a, &b, &rng);
+        a.training = b.training = training;
+        struct fer_tensor x, skip, ya, t, yb;
+        fer_tensor_alloc(&x, 4, (int[]){4, 3, 3, 3});
+        skip = nn_zeros_like(&x), ya = nn_zeros_like(&x), t = nn_zeros_like(&x);
+        yb = nn_zeros_like(&x);
+        nn_randn(&x, &rng);
+        nn_randn(&skip, &rng);
+        ck_assert_int_eq(fer_batchnorm_add_relu_forward(&a, &x, &skip, &ya), 0);
+        ck_assert_int_eq(fer_batchnorm_forward(&b, &x, &t), 0);
+        ck_assert_int_eq(fer_add_forward(&t, &skip, &yb), 0);
+        ck_assert_int_eq(fer_relu_forward(&yb, &yb), 0);
+        const size_t n = fer_tensor_numel(&x);
+        ck_assert_int_eq(memcmp(ya.data, yb.data, sizeof(float) * n), 0);
+        ck_assert_int_eq(memcmp(a.running_mean.data, b.running_mean.data, 12), 0);
+        ck_assert_int_eq(memcmp(a.running_var.data, b.running_var.data, 12), 0);
+        ck_assert_int_eq(memcmp(a.save_mean.data, b.save_mean.data, 12), 0);
+        ck_assert_int_eq(memcmp(a.save_invstd.data, b.save_invstd.data, 12), 0);
+        int cut = 0;
+        for (size_t i = 0; i < n; i++)
+            cut += ya.data[i] == 0;
+        ck_assert_int_gt(cut, 0);
+        ck_assert_int_lt(cut, (int)n);
+        struct fer_tensor small;
+        fer_tensor_alloc(&small, 4, (int[]){4, 3, 3, 2});
+        ck_assert_int_eq(fer_batchnorm_add_relu_forward(&a, &x, &small, &ya), -1);
+        struct fer_tensor *all[] = {&x, &skip, &ya, &t, &yb, &small};
+        for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+            fer_tensor_free(all[i]);
+        fer_batchnorm_free(&a);
+        fer_batchnorm_free(&b);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("nn_batchnorm");
@@ -259,6 +375,8 @@ int main(void)
     tcase_add_test(tc, test_bn_finite_differences);
     tcase_add_test(tc, test_bn_relu_backward_equals_unfused);
     tcase_add_test(tc, test_bn_relu_maxpool_backward_equals_unfused);
+    tcase_add_test(tc, test_bn_relu_maxpool_forward_equals_unfused);
+    tcase_add_test(tc, test_bn_add_relu_forward_equals_unfused);
     suite_add_tcase(s, tc);
     return fer_run_suite(s);
 }

@@ -3,6 +3,8 @@
 #include "nn_pool.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 static const char *max_cases[] = {"maxpool_3x3_s2_p1_9px", "maxpool_3x3_s2_p1_8px",
                                   "maxpool_2x2_s2_7px", "maxpool_2x2_s2_21px_ties"};
@@ -12,7 +14,7 @@ static const char *avg_cases[] = {"avgpool_2x2_s2_7px", "avgpool_3x3_s1_p1",
 static struct fer_pool2d pool_from_cfg(struct fixture *fx, int avg)
 {
     struct fer_pool2d p = {(int)fx_cfg(fx, 0), (int)fx_cfg(fx, 1), (int)fx_cfg(fx, 2),
-                           avg ? (int)fx_cfg(fx, 3) : 1};
+                           avg ? (int)fx_cfg(fx, 3) : 1, 0};
     return p;
 }
 
@@ -69,7 +71,7 @@ END_TEST
  * a window entirely in the padding cannot happen (pad <= kernel / 2). */
 START_TEST(test_maxpool_ties_and_bad_geometry)
 {
-    struct fer_pool2d p = {2, 2, 0, 1};
+    struct fer_pool2d p = {2, 2, 0, 1, 0};
     struct fer_tensor x, y, dy, dx;
     fer_tensor_alloc(&x, 4, (int[]){1, 1, 2, 2});
     fer_tensor_alloc(&y, 4, (int[]){1, 1, 1, 1});
@@ -84,7 +86,7 @@ START_TEST(test_maxpool_ties_and_bad_geometry)
     p.pad = 2;
     ck_assert_int_eq(fer_maxpool2d_forward(&p, &x, &y), -1);
     ck_assert_str_eq(fer_error(), "pool2d: bad kernel 2, stride 2 or padding 2");
-    p = (struct fer_pool2d){3, 1, 0, 1};
+    p = (struct fer_pool2d){3, 1, 0, 1, 0};
     ck_assert_int_eq(fer_avgpool2d_forward(&p, &x, &y), -1);
     ck_assert_str_eq(fer_error(), "pool2d: 3x3 window does not fit a 2x2 input");
     fer_tensor_free(&x);
@@ -98,7 +100,7 @@ END_TEST
  * path (3x3, padded) and in the 2x2 vector path. */
 START_TEST(test_maxpool_nan)
 {
-    struct fer_pool2d p = {3, 2, 1, 1};
+    struct fer_pool2d p = {3, 2, 1, 1, 0};
     struct fer_tensor x, y, dy, dx;
     fer_tensor_alloc(&x, 4, (int[]){1, 1, 4, 4});
     fer_tensor_alloc(&y, 4, (int[]){1, 1, 2, 2});
@@ -111,7 +113,7 @@ START_TEST(test_maxpool_nan)
     fer_tensor_free(&x);
     fer_tensor_free(&y);
 
-    p = (struct fer_pool2d){2, 2, 0, 1};
+    p = (struct fer_pool2d){2, 2, 0, 1, 0};
     fer_tensor_alloc(&x, 4, (int[]){1, 1, 2, 8});
     fer_tensor_alloc(&y, 4, (int[]){1, 1, 1, 4});
     for (int i = 0; i < 16; i++)
@@ -140,6 +142,97 @@ START_TEST(test_maxpool_nan)
 }
 END_TEST
 
+/* Bits of a tensor's values, so that +0 and -0 and NaN payloads count. */
+static void expect_same_bits(const char *what, const struct fer_tensor *a,
+                             const struct fer_tensor *b)
+{
+    size_t n = fer_tensor_numel(a);
+    ck_assert_uint_eq(n, fer_tensor_numel(b));
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u, v;
+        memcpy(&u, &a->data[i], 4);
+        memcpy(&v, &b->data[i], 4);
+        ck_assert_msg(u == v, "%s[%zu]: %08x (%g) vs general %08x (%g)", what, i, u,
+                      (double)a->data[i], v, (double)b->data[i]);
+    }
+}
+
+/* The vector paths (2x2 stride 2; 3x3 stride 2 padding 1) against the
+ * general window loops, bit for bit: odd and even sizes (the padded
+ * borders and the scalar tails), values from a small set so that windows
+ * hold ties (+0 against -0 too: which one is the first maximum shows in
+ * the sign), windows of -infinity only, NaNs with distinct payloads (the first in window order
+ * wins), and a random output gradient, whose sums over overlapping
+ * windows must add in the same order. */
+START_TEST(test_maxpool_fast_paths_match_general)
+{
+    static const struct fer_pool2d pools[] = {{3, 2, 1, 1, 0}, {2, 2, 0, 1, 0}};
+    static const float set[] = {0.0f, -0.0f, 1.0f, -1.0f, 2.0f, -INFINITY, INFINITY};
+    struct fer_rng rng;
+    fer_rng_seed(&rng, 17);
+    for (int trial = 0; trial < 100; trial++) {
+        struct fer_pool2d fast = pools[trial % 2], slow = fast;
+        slow.generic = 1;
+        const int H = 1 + (int)fer_rng_below(&rng, 20), W = 2 + (int)fer_rng_below(&rng, 34);
+        const int nans = trial % 3, C = 1 + (int)fer_rng_below(&rng, 3);
+        int oh, ow;
+        if (fer_pool2d_output_size(&fast, H, W, &oh, &ow) < 0)
+            continue;
+        struct fer_tensor x, y1, y2, dy, dx1, dx2;
+        fer_tensor_alloc(&x, 4, (int[]){2, C, H, W});
+        fer_tensor_alloc(&y1, 4, (int[]){2, C, oh, ow});
+        y2 = nn_zeros_like(&y1);
+        dy = nn_zeros_like(&y1);
+        dx1 = nn_zeros_like(&x);
+        dx2 = nn_zeros_like(&x);
+        const size_t n = fer_tensor_numel(&x);
+        const int span = trial % 4 == 3 ? 7 : 3; /* small: many ties */
+        for (size_t i = 0; i < n; i++)
+            x.data[i] = set[fer_rng_below(&rng, span)];
+        if (trial % 5 == 4) /* windows of -infinity only, at the borders too */
+            for (size_t i = 0; i < n; i++)
+                x.data[i] = fer_rng_below(&rng, 8) ? -INFINITY : 1.0f;
+        for (int k = 0; k < nans * (int)(n / 20 + 1); k++) {
+            uint32_t bits = 0x7fc00000u | (uint32_t)(1 + k);
+            memcpy(&x.data[fer_rng_below(&rng, n)], &bits, 4);
+        }
+        nn_randn(&dy, &rng);
+        ck_assert_int_eq(fer_maxpool2d_forward(&fast, &x, &y1), 0);
+        ck_assert_int_eq(fer_maxpool2d_forward(&slow, &x, &y2), 0);
+        expect_same_bits("y", &y1, &y2);
+        fer_tensor_fill(&dx1, 5);
+        ck_assert_int_eq(fer_maxpool2d_backward(&fast, &x, &dy, &dx1), 0);
+        ck_assert_int_eq(fer_maxpool2d_backward(&slow, &x, &dy, &dx2), 0);
+        expect_same_bits("dx", &dx1, &dx2);
+        struct fer_tensor *all[] = {&x, &y1, &y2, &dy, &dx1, &dx2};
+        for (int k = 0; k < 6; k++)
+            fer_tensor_free(all[k]);
+    }
+}
+END_TEST
+
+/* PyTorch's own order on a tie of +0 and -0 in a 3x3 window, fixed by
+ * hand: the first in row-major order, here -0 in the top row over +0
+ * further left in the row below. */
+START_TEST(test_maxpool_3x3_signed_zero_tie)
+{
+    struct fer_pool2d p = {3, 2, 1, 1, 0};
+    struct fer_tensor x, y;
+    fer_tensor_alloc(&x, 4, (int[]){1, 1, 3, 19});
+    fer_tensor_alloc(&y, 4, (int[]){1, 1, 2, 10});
+    fer_tensor_fill(&x, -1);
+    /* Output (1, 4): rows 1..2, columns 7..9. */
+    x.data[1 * 19 + 9] = -0.0f;
+    x.data[2 * 19 + 7] = 0.0f;
+    ck_assert_int_eq(fer_maxpool2d_forward(&p, &x, &y), 0);
+    ck_assert(y.data[10 + 4] == 0 && signbit(y.data[10 + 4]));
+    /* Output (1, 3): columns 5..7, only +0 there. */
+    ck_assert(y.data[10 + 3] == 0 && !signbit(y.data[10 + 3]));
+    fer_tensor_free(&x);
+    fer_tensor_free(&y);
+}
+END_TEST
+
 struct fd_ctx {
     struct fer_pool2d *p;
     int avg;
@@ -162,7 +255,7 @@ START_TEST(test_pool_finite_differences)
         int k = 2 + (int)fer_rng_below(&rng, 2);
         struct fer_pool2d p = {k, 1 + (int)fer_rng_below(&rng, 2),
                                (int)fer_rng_below(&rng, k / 2 + 1),
-                               (int)fer_rng_below(&rng, 2)};
+                               (int)fer_rng_below(&rng, 2), 0};
         int avg = trial % 2;
         struct fer_tensor x, y, r, dx;
         fer_tensor_alloc(&x, 4, (int[]){2, 2, 6, 5});
@@ -200,6 +293,8 @@ int main(void)
     tcase_add_test(tc, test_global_avgpool_matches_torch);
     tcase_add_test(tc, test_maxpool_ties_and_bad_geometry);
     tcase_add_test(tc, test_maxpool_nan);
+    tcase_add_test(tc, test_maxpool_fast_paths_match_general);
+    tcase_add_test(tc, test_maxpool_3x3_signed_zero_tie);
     tcase_add_test(tc, test_pool_finite_differences);
     suite_add_tcase(s, tc);
     return fer_run_suite(s);
