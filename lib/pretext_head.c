@@ -30,8 +30,14 @@ static void add_param(struct fer_pretext_head *h, const char *name, struct fer_t
 /* The width of what the relational head's first layer reads per pair. */
 static int pair_width(const struct fer_pretext_head *h)
 {
-    return h->pairs == FER_PAIR_ABS ? h->features : 2 * h->features;
+    return h->pairs == FER_PAIR_ABS || h->pairs == FER_PAIR_RELATIVE ? h->features
+                                                                      : 2 * h->features;
 }
+
+/* FER_PAIR_RELATIVE's divisor is mean + this: it keeps a window of
+ * identical frames (all differences 0) finite; it is small beside the
+ * differences of real frames' features. */
+static const float relative_eps = 1e-4f;
 
 static int head_init(struct fer_pretext_head *h, enum fer_head_kind kind, int features, int n,
                      int classes, int hidden, enum fer_pair_features pairs, uint64_t seed)
@@ -39,7 +45,8 @@ static int head_init(struct fer_pretext_head *h, enum fer_head_kind kind, int fe
     memset(h, 0, sizeof *h);
     h->kind = kind;
     if (kind == FER_HEAD_RELATIONAL) {
-        if (pairs != FER_PAIR_ABS && pairs != FER_PAIR_ABS_SQUARE && pairs != FER_PAIR_ABS_PRODUCT)
+        if (pairs != FER_PAIR_ABS && pairs != FER_PAIR_ABS_SQUARE &&
+            pairs != FER_PAIR_ABS_PRODUCT && pairs != FER_PAIR_RELATIVE)
             return fer_fail("pretext head: unknown pair features %d", (int)pairs);
         h->pairs = pairs;
     }
@@ -160,12 +167,14 @@ static int pairs_per_example(int n)
 }
 
 /* For every unordered pair p < q of every example: |f_p - f_q|, then
- * (f_p - f_q)^2 or f_p * f_q if the head has them. */
+ * (f_p - f_q)^2 or f_p * f_q if the head has them; FER_PAIR_RELATIVE
+ * divides an example's differences by their mean + eps, stored in scale. */
 static void pair_differences(const struct fer_pretext_head *h, const float *f, int batch,
-                             float *out)
+                             float *out, float *scale)
 {
     int n = h->n, d = h->features;
-    for (int b = 0; b < batch; b++)
+    for (int b = 0; b < batch; b++) {
+        float *first = out;
         for (int p = 0; p < n; p++)
             for (int q = p + 1; q < n; q++) {
                 const float *fp = f + ((size_t)b * n + p) * d, *fq = f + ((size_t)b * n + q) * d;
@@ -178,6 +187,17 @@ static void pair_differences(const struct fer_pretext_head *h, const float *f, i
                     for (int i = 0; i < d; i++)
                         *out++ = fp[i] * fq[i];
             }
+        if (h->pairs == FER_PAIR_RELATIVE) {
+            size_t m = (size_t)(out - first);
+            double sum = 0;
+            for (size_t i = 0; i < m; i++)
+                sum += first[i];
+            float s = (float)(sum / (double)m) + relative_eps;
+            scale[b] = s;
+            for (size_t i = 0; i < m; i++)
+                first[i] /= s;
+        }
+    }
 }
 
 static int relational_forward(struct fer_pretext_head *h, const struct fer_tensor *feat,
@@ -187,7 +207,13 @@ static int relational_forward(struct fer_pretext_head *h, const struct fer_tenso
     int rows = batch * P;
     if (fer_tensor_arena(&h->saved_pairs, a, 2, (int[]){rows, pair_width(h)}) != 0)
         return -1;
-    pair_differences(h, feat->data, batch, h->saved_pairs.data);
+    float *scale = NULL;
+    if (h->pairs == FER_PAIR_RELATIVE) {
+        if (fer_tensor_arena(&h->saved_scale, a, 1, (int[]){batch}) != 0)
+            return -1;
+        scale = h->saved_scale.data;
+    }
+    pair_differences(h, feat->data, batch, h->saved_pairs.data, scale);
     const struct fer_tensor *in = &h->saved_pairs;
     if (h->hidden > 0) {
         if (fer_tensor_arena(&h->saved_hidden, a, 2, (int[]){rows, h->hidden}) != 0 ||
@@ -268,6 +294,21 @@ static int relational_backward(struct fer_pretext_head *h, const struct fer_tens
             goto end;
     } else if (fer_linear_backward(&h->score, &h->saved_pairs, &ds, dfeat ? &dpairs : NULL) != 0) {
         goto end;
+    }
+    if (dfeat && h->pairs == FER_PAIR_RELATIVE) {
+        /* x = a / s with s = mean(a) + eps over the example's P d entries:
+         * dL/da_j = (g_j - sum_i g_i x_i / (P d)) / s. */
+        size_t m = (size_t)P * (size_t)d;
+        for (int b = 0; b < batch; b++) {
+            float *g = dpairs.data + (size_t)b * m;
+            const float *x = h->saved_pairs.data + (size_t)b * m;
+            double c = 0;
+            for (size_t i = 0; i < m; i++)
+                c += (double)g[i] * x[i];
+            float mean_c = (float)(c / (double)m), s = h->saved_scale.data[b];
+            for (size_t i = 0; i < m; i++)
+                g[i] = (g[i] - mean_c) / s;
+        }
     }
     if (dfeat) {
         fer_tensor_fill(dfeat, 0);

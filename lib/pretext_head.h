@@ -37,6 +37,13 @@
  *                        symmetric in p, q, so the head stays equivariant);
  *                        head.pair.weight is then [H, 2D] (hidden 0:
  *                        head.score.weight [1, 2D]).
+ *                        FER_PAIR_RELATIVE keeps the width D but divides
+ *                        each example's |f_p - f_q| by that example's mean
+ *                        over all its pairs and features (plus 1e-4), so the
+ *                        head sees which frames are relatively closer, not
+ *                        how far apart one person's frames are (the pixel
+ *                        rule is scale-free in the same way); the gradient
+ *                        goes through the mean too.
  *  FER_HEAD_PROJECTION  contrastive (SimCLR's projection head): each row
  *                        z = W2 relu(W1 f + b1) + b2, `classes` outputs
  *                        (the embedding width), n is 1. Tensors
@@ -57,7 +64,12 @@
 enum fer_head_kind { FER_HEAD_LINEAR, FER_HEAD_CONCAT, FER_HEAD_RELATIONAL, FER_HEAD_PROJECTION };
 
 /* What the relational head sees of a pair of frames (see above). */
-enum fer_pair_features { FER_PAIR_ABS, FER_PAIR_ABS_SQUARE, FER_PAIR_ABS_PRODUCT };
+enum fer_pair_features {
+    FER_PAIR_ABS,
+    FER_PAIR_ABS_SQUARE,
+    FER_PAIR_ABS_PRODUCT,
+    FER_PAIR_RELATIVE
+};
 
 struct fer_pretext_head {
     enum fer_head_kind kind;
@@ -70,6 +82,7 @@ struct fer_pretext_head {
     int n_params;
     /* What the last forward kept for backward (arena memory). */
     struct fer_tensor saved_pairs, saved_hidden;
+    struct fer_tensor saved_scale; /* FER_PAIR_RELATIVE: each example's divisor */
 };
 
 /* A head for features of width D. LINEAR and PROJECTION (hidden >= 1):

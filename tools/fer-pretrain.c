@@ -37,7 +37,7 @@ static const char *const head_names[] = {"relational", "concat", NULL};
 static const char *const optim_names[] = {"adamw", "sgd", NULL};
 static const char *const augment_names[] = {"none", "shared", NULL};
 /* In the order of enum fer_pair_features. */
-static const char *const pair_names[] = {"abs", "abs+square", "abs+product", NULL};
+static const char *const pair_names[] = {"abs", "abs+square", "abs+product", "relative", NULL};
 
 enum {
     OPT_TASK = FER_OPT_LONG, OPT_ARCH, OPT_HEAD, OPT_HIDDEN, OPT_VAL, OPT_EPOCHS, OPT_BATCH,
@@ -54,7 +54,8 @@ static const struct fer_option options[] = {
                                 "contrastive: projection's hidden width (default 64)"},
     {"pair-features", OPT_PAIR_FEATURES, "WHAT", "relational head: what it reads of two frames:\n"
                                                  "abs (|f_p - f_q|, default), abs+square (and\n"
-                                                 "(f_p - f_q)^2) or abs+product (and f_p * f_q)"},
+                                                 "(f_p - f_q)^2), abs+product (and f_p * f_q) or\n"
+                                                 "relative (|f_p - f_q| over the window's mean)"},
     {"embedding", OPT_EMBEDDING, "P", "contrastive: projection width (default 32, at most 64)"},
     {"temperature", OPT_TEMPERATURE, "T", "contrastive: NT-Xent temperature (default 0.1)"},
     {"gamma", OPT_GAMMA, "G", "contrastive: keep the G most similar positive pairs and the G\n"
