@@ -132,6 +132,26 @@ void fer_pretext_head_free(struct fer_pretext_head *h)
     memset(h, 0, sizeof *h);
 }
 
+int fer_pretext_head_set_dropout(struct fer_pretext_head *h, float p)
+{
+    if (h->kind != FER_HEAD_RELATIONAL)
+        return fer_fail("pretext head: dropout is for the relational head");
+    if (!(p >= 0 && p < 1))
+        return fer_fail("pretext head: dropout %g is not in [0, 1)", (double)p);
+    int training = h->drop.training;
+    if (fer_dropout_init(&h->drop, p, 0) != 0)
+        return -1;
+    h->drop.training = training;
+    return 0;
+}
+
+void fer_pretext_head_set_training(struct fer_pretext_head *h, int training, uint64_t mask_seed)
+{
+    h->drop.training = training;
+    if (training)
+        fer_rng_seed(&h->drop.rng, mask_seed);
+}
+
 void fer_pretext_head_zero_grad(struct fer_pretext_head *h)
 {
     if (h->hidden > 0)
@@ -214,10 +234,20 @@ static int relational_forward(struct fer_pretext_head *h, const struct fer_tenso
         scale = h->saved_scale.data;
     }
     pair_differences(h, feat->data, batch, h->saved_pairs.data, scale);
+    /* Into its own tensor: the relative backward needs the input before
+     * dropout, the weights' gradients the one after. */
     const struct fer_tensor *in = &h->saved_pairs;
+    h->dropped = h->drop.training && h->drop.p > 0;
+    if (h->dropped) {
+        if (fer_tensor_arena(&h->saved_dropped, a, 2, h->saved_pairs.shape) != 0 ||
+            fer_dropout_forward(&h->drop, &h->saved_pairs, &h->saved_dropped) != 0)
+            return -1;
+        in = &h->saved_dropped;
+    }
+    const struct fer_tensor *pair_in = in;
     if (h->hidden > 0) {
         if (fer_tensor_arena(&h->saved_hidden, a, 2, (int[]){rows, h->hidden}) != 0 ||
-            fer_linear_forward(&h->pair, &h->saved_pairs, &h->saved_hidden) != 0)
+            fer_linear_forward(&h->pair, pair_in, &h->saved_hidden) != 0)
             return -1;
         size_t m = (size_t)rows * (size_t)h->hidden;
         for (size_t i = 0; i < m; i++)
@@ -271,6 +301,7 @@ static int relational_backward(struct fer_pretext_head *h, const struct fer_tens
 {
     int n = h->n, d = h->features, P = pairs_per_example(n), rows = batch * P;
     int w = pair_width(h);
+    const struct fer_tensor *pair_in = h->dropped ? &h->saved_dropped : &h->saved_pairs;
     struct fer_arena_mark mark = fer_arena_mark(a);
     struct fer_tensor ds, dpairs, dhidden;
     int rc = -1;
@@ -290,11 +321,13 @@ static int relational_backward(struct fer_pretext_head *h, const struct fer_tens
         for (size_t i = 0; i < m; i++)
             if (!(h->saved_hidden.data[i] > 0))
                 dhidden.data[i] = 0;
-        if (fer_linear_backward(&h->pair, &h->saved_pairs, &dhidden, dfeat ? &dpairs : NULL) != 0)
+        if (fer_linear_backward(&h->pair, pair_in, &dhidden, dfeat ? &dpairs : NULL) != 0)
             goto end;
-    } else if (fer_linear_backward(&h->score, &h->saved_pairs, &ds, dfeat ? &dpairs : NULL) != 0) {
+    } else if (fer_linear_backward(&h->score, pair_in, &ds, dfeat ? &dpairs : NULL) != 0) {
         goto end;
     }
+    if (dfeat && h->dropped && fer_dropout_backward(&h->drop, &dpairs, &dpairs) != 0)
+        goto end;
     if (dfeat && h->pairs == FER_PAIR_RELATIVE) {
         /* x = a / s with s = mean(a) + eps over the example's P d entries:
          * dL/da_j = (g_j - sum_i g_i x_i / (P d)) / s. */

@@ -153,6 +153,78 @@ START_TEST(test_relative_gradient_finite_differences)
 }
 END_TEST
 
+/* Dropout on the pair input: in training mode, with the mask fixed by
+ * its seed, the feature and weight gradients match finite differences
+ * (for |d| and for the relative pairs, whose mean is taken before the
+ * dropout); in evaluation mode the head is the one without dropout. */
+START_TEST(test_dropout_gradient_finite_differences)
+{
+    enum { B = 2, N = 3, D = 6 };
+    enum fer_pair_features kind = _i ? FER_PAIR_RELATIVE : FER_PAIR_ABS;
+    struct fer_pretext_head h, plain;
+    ck_assert_int_eq(fer_pretext_head_init_relational(&h, D, N, 5, kind, 9), 0);
+    ck_assert_int_eq(fer_pretext_head_init_relational(&plain, D, N, 5, kind, 9), 0);
+    ck_assert_int_eq(fer_pretext_head_set_dropout(&h, 0.4f), 0);
+    struct fer_tensor f, dfeat, logits, plain_logits, dlogits;
+    ck_assert_int_eq(fer_tensor_alloc(&f, 2, (int[]){B * N, D}), 0);
+    ck_assert_int_eq(fer_tensor_alloc(&dfeat, 2, (int[]){B * N, D}), 0);
+    struct fer_rng rng;
+    fer_rng_seed(&rng, 12);
+    for (int i = 0; i < B * N * D; i++)
+        f.data[i] = (float)fer_rng_normal(&rng);
+    static const int t[B] = {1, 2};
+    struct fer_arena *a = fer_arena_new(0);
+    ck_assert_int_eq(fer_pretext_head_forward(&h, &f, &logits, a), 0); /* evaluation mode */
+    ck_assert_int_eq(fer_pretext_head_forward(&plain, &f, &plain_logits, a), 0);
+    for (int i = 0; i < B * N; i++)
+        ck_assert_float_eq(logits.data[i], plain_logits.data[i]);
+    fer_pretext_head_set_training(&h, 1, 77);
+    ck_assert_int_eq(fer_pretext_head_forward(&h, &f, &logits, a), 0);
+    int differs = 0;
+    for (int i = 0; i < B * N; i++)
+        differs |= logits.data[i] != plain_logits.data[i];
+    ck_assert_msg(differs, "training-mode dropout changed nothing");
+    ck_assert_int_eq(fer_tensor_arena(&dlogits, a, 2, logits.shape), 0);
+    double loss;
+    ck_assert_int_eq(fer_cross_entropy_loss(&logits, t, NULL, 0, &loss, &dlogits), 0);
+    fer_pretext_head_zero_grad(&h);
+    ck_assert_int_eq(fer_pretext_head_backward(&h, &f, &dlogits, &dfeat, a), 0);
+    const float step = 1e-2f;
+    for (int i = 0; i < B * N * D; i++) {
+        float keep = f.data[i];
+        f.data[i] = keep + step;
+        fer_pretext_head_set_training(&h, 1, 77);
+        double up = head_loss(&h, &f, t, a);
+        f.data[i] = keep - step;
+        fer_pretext_head_set_training(&h, 1, 77);
+        double down = head_loss(&h, &f, t, a);
+        f.data[i] = keep;
+        double numeric = (up - down) / (2.0 * step);
+        ck_assert_msg(fabs(numeric - dfeat.data[i]) < 2e-3 + 2e-2 * fabs(numeric),
+                      "feature %d: analytic %g, numeric %g", i, dfeat.data[i], numeric);
+    }
+    float *w = h.pair.weight.data, *gw = h.pair.weight_grad.data;
+    for (int i = 0; i < 5 * D; i++) {
+        float keep = w[i];
+        w[i] = keep + step;
+        fer_pretext_head_set_training(&h, 1, 77);
+        double up = head_loss(&h, &f, t, a);
+        w[i] = keep - step;
+        fer_pretext_head_set_training(&h, 1, 77);
+        double down = head_loss(&h, &f, t, a);
+        w[i] = keep;
+        double numeric = (up - down) / (2.0 * step);
+        ck_assert_msg(fabs(numeric - gw[i]) < 2e-3 + 2e-2 * fabs(numeric),
+                      "weight %d: analytic %g, numeric %g", i, gw[i], numeric);
+    }
+    fer_arena_free(a);
+    fer_tensor_free(&f);
+    fer_tensor_free(&dfeat);
+    fer_pretext_head_free(&h);
+    fer_pretext_head_free(&plain);
+}
+END_TEST
+
 /* The relative head does not see the scale of the features: scaling an
  * example's features (and so all its differences) leaves its logits. */
 START_TEST(test_relative_is_scale_free)
@@ -187,6 +259,10 @@ START_TEST(test_head_rejects_bad_shapes)
     ck_assert_int_eq(fer_pretext_head_init_relational(&h, 4, 3, 2, (enum fer_pair_features)7, 1),
                      -1);
     ck_assert_str_eq(fer_error(), "pretext head: unknown pair features 7");
+    ck_assert_int_eq(fer_pretext_head_init(&h, FER_HEAD_CONCAT, 4, 3, 3, 0, 1), 0);
+    ck_assert_int_eq(fer_pretext_head_set_dropout(&h, 0.5f), -1);
+    ck_assert_str_eq(fer_error(), "pretext head: dropout is for the relational head");
+    fer_pretext_head_free(&h);
     ck_assert_int_eq(fer_pretext_head_init(&h, FER_HEAD_RELATIONAL, 4, 3, 3, 2, 1), 0);
     struct fer_tensor f, logits;
     ck_assert_int_eq(fer_tensor_alloc(&f, 2, (int[]){4, 4}), 0); /* 4 rows, n = 3 */
@@ -207,6 +283,7 @@ int main(void)
     tcase_add_loop_test(tc, test_relational_is_equivariant, FER_PAIR_ABS, FER_PAIR_RELATIVE + 1);
     tcase_add_test(tc, test_relative_gradient_finite_differences);
     tcase_add_test(tc, test_relative_is_scale_free);
+    tcase_add_loop_test(tc, test_dropout_gradient_finite_differences, 0, 2);
     tcase_add_test(tc, test_head_rejects_bad_shapes);
     suite_add_tcase(s, tc);
     return fer_run_suite(s);
