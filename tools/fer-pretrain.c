@@ -65,8 +65,8 @@ static const struct fer_option options[] = {
                               "(RMFER's filtering; default 0.1, 1: keep all)"},
     {"hard-negatives", OPT_HARD_NEGATIVES, "K", "contrastive: use at most K of each example's hard\n"
                                                 "negatives (input3..; default: all)"},
-    {"augment", OPT_AUGMENT, "HOW", "middle: none (default) or shared (one random change\n"
-                                    "for all frames of a window)"},
+    {"augment", OPT_AUGMENT, "HOW", "middle: shared (default: one random change for all\n"
+                                    "frames of a window) or none"},
     {"select", OPT_SELECT, "FRACTION", "middle: keep the epoch that scores best on the last\n"
                                        "FRACTION of each clip's training windows (default 0: off)"},
     {"val", OPT_VAL, "FILE", "held-out examples (default: the manifest's split=val rows)"},
@@ -983,7 +983,7 @@ static void parse(int argc, char **argv, struct settings *s)
                            .hidden = 64, .embedding = 32, .temperature = 0.1, .gamma = 0.1,
                            .hard_negatives = -1, .epochs = 10, .batch = 32, .lr = -1,
                            .weight_decay = 1e-4, .channels = 1, .threads = 1, .seed = 1,
-                           .max_arrangements = 5040};
+                           .max_arrangements = 5040, .shared_augment = -1};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--resume") == 0)
             continue; /* a resumed run makes the same file */
@@ -1047,8 +1047,12 @@ static void parse(int argc, char **argv, struct settings *s)
         fer_usage_error("--hidden must be at least 1 for the projection head");
     if (s->select > 0 && s->task != TASK_MIDDLE)
         fer_usage_error("--select is for --task middle");
-    if (s->shared_augment && s->task != TASK_MIDDLE)
+    if (s->shared_augment == 1 && s->task != TASK_MIDDLE)
         fer_usage_error("--augment is for --task middle (the others always augment)");
+    /* Measured (man page NOTES): the shared change is what lets the model
+     * beat the pixel rule on a person it never saw. */
+    if (s->shared_augment < 0)
+        s->shared_augment = s->task == TASK_MIDDLE;
     if (s->pairs != FER_PAIR_ABS && (s->task != TASK_MIDDLE || s->head != FER_HEAD_RELATIONAL))
         fer_usage_error("--pair-features is for --task middle with the relational head");
     if (s->dropout > 0 && (s->task != TASK_MIDDLE || s->head != FER_HEAD_RELATIONAL))
