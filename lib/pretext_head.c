@@ -30,8 +30,14 @@ static void add_param(struct fer_pretext_head *h, const char *name, struct fer_t
 /* The width of what the relational head's first layer reads per pair. */
 static int pair_width(const struct fer_pretext_head *h)
 {
-    return h->pairs == FER_PAIR_ABS ? h->features : 2 * h->features;
+    return h->pairs == FER_PAIR_ABS || h->pairs == FER_PAIR_RELATIVE ? h->features
+                                                                      : 2 * h->features;
 }
+
+/* FER_PAIR_RELATIVE's divisor is mean + this: it keeps a window of
+ * identical frames (all differences 0) finite; it is small beside the
+ * differences of real frames' features. */
+static const float relative_eps = 1e-4f;
 
 static int head_init(struct fer_pretext_head *h, enum fer_head_kind kind, int features, int n,
                      int classes, int hidden, enum fer_pair_features pairs, uint64_t seed)
@@ -39,7 +45,8 @@ static int head_init(struct fer_pretext_head *h, enum fer_head_kind kind, int fe
     memset(h, 0, sizeof *h);
     h->kind = kind;
     if (kind == FER_HEAD_RELATIONAL) {
-        if (pairs != FER_PAIR_ABS && pairs != FER_PAIR_ABS_SQUARE && pairs != FER_PAIR_ABS_PRODUCT)
+        if (pairs != FER_PAIR_ABS && pairs != FER_PAIR_ABS_SQUARE &&
+            pairs != FER_PAIR_ABS_PRODUCT && pairs != FER_PAIR_RELATIVE)
             return fer_fail("pretext head: unknown pair features %d", (int)pairs);
         h->pairs = pairs;
     }
@@ -125,6 +132,26 @@ void fer_pretext_head_free(struct fer_pretext_head *h)
     memset(h, 0, sizeof *h);
 }
 
+int fer_pretext_head_set_dropout(struct fer_pretext_head *h, float p)
+{
+    if (h->kind != FER_HEAD_RELATIONAL)
+        return fer_fail("pretext head: dropout is for the relational head");
+    if (!(p >= 0 && p < 1))
+        return fer_fail("pretext head: dropout %g is not in [0, 1)", (double)p);
+    int training = h->drop.training;
+    if (fer_dropout_init(&h->drop, p, 0) != 0)
+        return -1;
+    h->drop.training = training;
+    return 0;
+}
+
+void fer_pretext_head_set_training(struct fer_pretext_head *h, int training, uint64_t mask_seed)
+{
+    h->drop.training = training;
+    if (training)
+        fer_rng_seed(&h->drop.rng, mask_seed);
+}
+
 void fer_pretext_head_zero_grad(struct fer_pretext_head *h)
 {
     if (h->hidden > 0)
@@ -160,12 +187,14 @@ static int pairs_per_example(int n)
 }
 
 /* For every unordered pair p < q of every example: |f_p - f_q|, then
- * (f_p - f_q)^2 or f_p * f_q if the head has them. */
+ * (f_p - f_q)^2 or f_p * f_q if the head has them; FER_PAIR_RELATIVE
+ * divides an example's differences by their mean + eps, stored in scale. */
 static void pair_differences(const struct fer_pretext_head *h, const float *f, int batch,
-                             float *out)
+                             float *out, float *scale)
 {
     int n = h->n, d = h->features;
-    for (int b = 0; b < batch; b++)
+    for (int b = 0; b < batch; b++) {
+        float *first = out;
         for (int p = 0; p < n; p++)
             for (int q = p + 1; q < n; q++) {
                 const float *fp = f + ((size_t)b * n + p) * d, *fq = f + ((size_t)b * n + q) * d;
@@ -178,6 +207,17 @@ static void pair_differences(const struct fer_pretext_head *h, const float *f, i
                     for (int i = 0; i < d; i++)
                         *out++ = fp[i] * fq[i];
             }
+        if (h->pairs == FER_PAIR_RELATIVE) {
+            size_t m = (size_t)(out - first);
+            double sum = 0;
+            for (size_t i = 0; i < m; i++)
+                sum += first[i];
+            float s = (float)(sum / (double)m) + relative_eps;
+            scale[b] = s;
+            for (size_t i = 0; i < m; i++)
+                first[i] /= s;
+        }
+    }
 }
 
 static int relational_forward(struct fer_pretext_head *h, const struct fer_tensor *feat,
@@ -187,11 +227,27 @@ static int relational_forward(struct fer_pretext_head *h, const struct fer_tenso
     int rows = batch * P;
     if (fer_tensor_arena(&h->saved_pairs, a, 2, (int[]){rows, pair_width(h)}) != 0)
         return -1;
-    pair_differences(h, feat->data, batch, h->saved_pairs.data);
+    float *scale = NULL;
+    if (h->pairs == FER_PAIR_RELATIVE) {
+        if (fer_tensor_arena(&h->saved_scale, a, 1, (int[]){batch}) != 0)
+            return -1;
+        scale = h->saved_scale.data;
+    }
+    pair_differences(h, feat->data, batch, h->saved_pairs.data, scale);
+    /* Into its own tensor: the relative backward needs the input before
+     * dropout, the weights' gradients the one after. */
     const struct fer_tensor *in = &h->saved_pairs;
+    h->dropped = h->drop.training && h->drop.p > 0;
+    if (h->dropped) {
+        if (fer_tensor_arena(&h->saved_dropped, a, 2, h->saved_pairs.shape) != 0 ||
+            fer_dropout_forward(&h->drop, &h->saved_pairs, &h->saved_dropped) != 0)
+            return -1;
+        in = &h->saved_dropped;
+    }
+    const struct fer_tensor *pair_in = in;
     if (h->hidden > 0) {
         if (fer_tensor_arena(&h->saved_hidden, a, 2, (int[]){rows, h->hidden}) != 0 ||
-            fer_linear_forward(&h->pair, &h->saved_pairs, &h->saved_hidden) != 0)
+            fer_linear_forward(&h->pair, pair_in, &h->saved_hidden) != 0)
             return -1;
         size_t m = (size_t)rows * (size_t)h->hidden;
         for (size_t i = 0; i < m; i++)
@@ -245,6 +301,7 @@ static int relational_backward(struct fer_pretext_head *h, const struct fer_tens
 {
     int n = h->n, d = h->features, P = pairs_per_example(n), rows = batch * P;
     int w = pair_width(h);
+    const struct fer_tensor *pair_in = h->dropped ? &h->saved_dropped : &h->saved_pairs;
     struct fer_arena_mark mark = fer_arena_mark(a);
     struct fer_tensor ds, dpairs, dhidden;
     int rc = -1;
@@ -264,10 +321,27 @@ static int relational_backward(struct fer_pretext_head *h, const struct fer_tens
         for (size_t i = 0; i < m; i++)
             if (!(h->saved_hidden.data[i] > 0))
                 dhidden.data[i] = 0;
-        if (fer_linear_backward(&h->pair, &h->saved_pairs, &dhidden, dfeat ? &dpairs : NULL) != 0)
+        if (fer_linear_backward(&h->pair, pair_in, &dhidden, dfeat ? &dpairs : NULL) != 0)
             goto end;
-    } else if (fer_linear_backward(&h->score, &h->saved_pairs, &ds, dfeat ? &dpairs : NULL) != 0) {
+    } else if (fer_linear_backward(&h->score, pair_in, &ds, dfeat ? &dpairs : NULL) != 0) {
         goto end;
+    }
+    if (dfeat && h->dropped && fer_dropout_backward(&h->drop, &dpairs, &dpairs) != 0)
+        goto end;
+    if (dfeat && h->pairs == FER_PAIR_RELATIVE) {
+        /* x = a / s with s = mean(a) + eps over the example's P d entries:
+         * dL/da_j = (g_j - sum_i g_i x_i / (P d)) / s. */
+        size_t m = (size_t)P * (size_t)d;
+        for (int b = 0; b < batch; b++) {
+            float *g = dpairs.data + (size_t)b * m;
+            const float *x = h->saved_pairs.data + (size_t)b * m;
+            double c = 0;
+            for (size_t i = 0; i < m; i++)
+                c += (double)g[i] * x[i];
+            float mean_c = (float)(c / (double)m), s = h->saved_scale.data[b];
+            for (size_t i = 0; i < m; i++)
+                g[i] = (g[i] - mean_c) / s;
+        }
     }
     if (dfeat) {
         fer_tensor_fill(dfeat, 0);

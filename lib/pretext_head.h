@@ -37,6 +37,16 @@
  *                        symmetric in p, q, so the head stays equivariant);
  *                        head.pair.weight is then [H, 2D] (hidden 0:
  *                        head.score.weight [1, 2D]).
+ *                        FER_PAIR_RELATIVE keeps the width D but divides
+ *                        each example's |f_p - f_q| by that example's mean
+ *                        over all its pairs and features (plus 1e-4), so the
+ *                        head sees which frames are relatively closer, not
+ *                        how far apart one person's frames are (the pixel
+ *                        rule is scale-free in the same way); the gradient
+ *                        goes through the mean too.
+ *                        fer_pretext_head_set_dropout adds inverted dropout
+ *                        (nn_dropout.h) on what the first layer reads of
+ *                        each pair, in training mode only.
  *  FER_HEAD_PROJECTION  contrastive (SimCLR's projection head): each row
  *                        z = W2 relu(W1 f + b1) + b2, `classes` outputs
  *                        (the embedding width), n is 1. Tensors
@@ -47,6 +57,7 @@
 #define FER_PRETEXT_HEAD_H
 
 #include "arena.h"
+#include "nn_dropout.h"
 #include "nn_linear.h"
 #include "optim.h"
 #include "rng.h"
@@ -57,7 +68,12 @@
 enum fer_head_kind { FER_HEAD_LINEAR, FER_HEAD_CONCAT, FER_HEAD_RELATIONAL, FER_HEAD_PROJECTION };
 
 /* What the relational head sees of a pair of frames (see above). */
-enum fer_pair_features { FER_PAIR_ABS, FER_PAIR_ABS_SQUARE, FER_PAIR_ABS_PRODUCT };
+enum fer_pair_features {
+    FER_PAIR_ABS,
+    FER_PAIR_ABS_SQUARE,
+    FER_PAIR_ABS_PRODUCT,
+    FER_PAIR_RELATIVE
+};
 
 struct fer_pretext_head {
     enum fer_head_kind kind;
@@ -70,6 +86,10 @@ struct fer_pretext_head {
     int n_params;
     /* What the last forward kept for backward (arena memory). */
     struct fer_tensor saved_pairs, saved_hidden;
+    struct fer_tensor saved_scale; /* FER_PAIR_RELATIVE: each example's divisor */
+    struct fer_dropout drop;       /* relational: on the pair input; p 0 = off */
+    struct fer_tensor saved_dropped; /* the pair input after dropout */
+    int dropped;                     /* the last forward used saved_dropped */
 };
 
 /* A head for features of width D. LINEAR and PROJECTION (hidden >= 1):
@@ -83,6 +103,14 @@ int fer_pretext_head_init(struct fer_pretext_head *h, enum fer_head_kind kind, i
 int fer_pretext_head_init_relational(struct fer_pretext_head *h, int features, int n, int hidden,
                                      enum fer_pair_features pairs, uint64_t seed);
 void fer_pretext_head_free(struct fer_pretext_head *h);
+/* Relational head: dropout with probability p (0 <= p < 1; 0, the
+ * default, is off) on the pair input in training mode. Returns 0, or -1
+ * with fer_error set for another head or a bad p. */
+int fer_pretext_head_set_dropout(struct fer_pretext_head *h, float p);
+/* Training mode (dropout on) or evaluation (off, the initial mode); in
+ * training mode the next masks are drawn from mask_seed, so a caller that
+ * derives it from its step makes a resumed run draw the same masks. */
+void fer_pretext_head_set_training(struct fer_pretext_head *h, int training, uint64_t mask_seed);
 void fer_pretext_head_zero_grad(struct fer_pretext_head *h);
 
 /* Examples in a feature batch: rows / n. */

@@ -9,7 +9,8 @@ examples from a DataLoader with one worker, AdamW (lr 1e-3, weight decay
                contrast; torchvision), turn by the target's quarter turns,
                cross-entropy over 4 turns.
   middle       one example per window and epoch: its n frames, no
-               augmentation (fer-pretrain's default), the middle frame at
+               augmentation (fer-pretrain --augment none, as
+               scripts/bench-pretrain runs it), the middle frame at
                a random position and the others in a random order; the
                relational head (lib/pretext_head.h, hidden 64) on the
                backbone's features, cross-entropy over the n positions.

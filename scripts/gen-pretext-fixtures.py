@@ -12,11 +12,13 @@ parameter (torch.autograd), and "cfg" = [kind, n, D, hidden, classes,
 pairs] with kind 0 linear, 1 concat, 2 relational, 3 projection (its
 "loss" is a cross-entropy over the embedding too: any differentiable loss
 checks the backward pass) and pairs the relational head's pair features
-(enum fer_pair_features: 0 |d|, 1 |d| and d^2, 2 |d| and f_p * f_q).
+(enum fer_pair_features: 0 |d|, 1 |d| and d^2, 2 |d| and f_p * f_q, 3 |d|
+over the example's mean |d|).
 
 The relational head, in PyTorch terms (lib/pretext_head.h):
     d = (f[:, p] - f[:, q]).abs()            for every pair p < q
-        (pairs 1: cat(d, (f[:, p] - f[:, q])**2); pairs 2: cat(d, f[:, p] * f[:, q]))
+        (pairs 1: cat(d, (f[:, p] - f[:, q])**2); pairs 2: cat(d, f[:, p] * f[:, q]);
+         pairs 3: d / (mean of d over the example's pairs and features + 1e-4))
     s = score(relu(pair(d)))                  (hidden 0: score(d))
     logit[:, p] = sum of s over the pairs that contain p
 
@@ -59,6 +61,8 @@ def relational(feat, n, pair, score, kind=0):
     f = feat.reshape(b, n, -1)
     pairs = list(itertools.combinations(range(n), 2))
     d = torch.stack([pair_input(f[:, p], f[:, q], kind) for p, q in pairs], 1)  # b x P x W
+    if kind == 3:
+        d = d / (d.mean(dim=(1, 2), keepdim=True) + 1e-4)
     h = d.reshape(b * len(pairs), -1)
     if pair is not None:
         h = F.relu(pair(h))
@@ -77,7 +81,7 @@ def case(name, kind, n, d, hidden, classes, batch, pairs=0):
         logits = fc2(F.relu(fc1(feat)))
         mods = {"head.fc1": fc1, "head.fc2": fc2}
     elif kind == 2:
-        w = d if pairs == 0 else 2 * d
+        w = d if pairs in (0, 3) else 2 * d
         pair = torch.nn.Linear(w, hidden) if hidden else None
         score = torch.nn.Linear(hidden if hidden else w, 1, bias=False)
         logits = relational(feat, n, pair, score, pairs)
@@ -199,3 +203,6 @@ contrastive_case("contrastive_no_negatives", 6, 0, 7, 0.3, 0.5)
 case("relational_square_n3", 2, 3, 8, 6, 3, 5, pairs=1)
 case("relational_product_n5", 2, 5, 7, 4, 5, 4, pairs=2)
 case("relational_linear_square_n3", 2, 3, 6, 0, 3, 4, pairs=1)
+case("relational_relative_n3", 2, 3, 8, 6, 3, 5, pairs=3)
+case("relational_relative_n5", 2, 5, 7, 4, 5, 4, pairs=3)
+case("relational_linear_relative_n3", 2, 3, 6, 0, 3, 4, pairs=3)

@@ -37,13 +37,13 @@ static const char *const head_names[] = {"relational", "concat", NULL};
 static const char *const optim_names[] = {"adamw", "sgd", NULL};
 static const char *const augment_names[] = {"none", "shared", NULL};
 /* In the order of enum fer_pair_features. */
-static const char *const pair_names[] = {"abs", "abs+square", "abs+product", NULL};
+static const char *const pair_names[] = {"abs", "abs+square", "abs+product", "relative", NULL};
 
 enum {
     OPT_TASK = FER_OPT_LONG, OPT_ARCH, OPT_HEAD, OPT_HIDDEN, OPT_VAL, OPT_EPOCHS, OPT_BATCH,
     OPT_LR, OPT_OPTIMIZER, OPT_WD, OPT_SIZE, OPT_CHANNELS, OPT_SEED, OPT_LOG, OPT_MAX_ARR,
     OPT_CKPT_EVERY, OPT_CKPT, OPT_RESUME, OPT_TEMPERATURE, OPT_EMBEDDING, OPT_GAMMA,
-    OPT_HARD_NEGATIVES, OPT_AUGMENT, OPT_SELECT, OPT_PAIR_FEATURES,
+    OPT_HARD_NEGATIVES, OPT_AUGMENT, OPT_SELECT, OPT_PAIR_FEATURES, OPT_DROPOUT,
 };
 
 static const struct fer_option options[] = {
@@ -54,7 +54,10 @@ static const struct fer_option options[] = {
                                 "contrastive: projection's hidden width (default 64)"},
     {"pair-features", OPT_PAIR_FEATURES, "WHAT", "relational head: what it reads of two frames:\n"
                                                  "abs (|f_p - f_q|, default), abs+square (and\n"
-                                                 "(f_p - f_q)^2) or abs+product (and f_p * f_q)"},
+                                                 "(f_p - f_q)^2), abs+product (and f_p * f_q) or\n"
+                                                 "relative (|f_p - f_q| over the window's mean)"},
+    {"dropout", OPT_DROPOUT, "P", "relational head: dropout on what it reads of two frames,\n"
+                                  "in training (default 0: none)"},
     {"embedding", OPT_EMBEDDING, "P", "contrastive: projection width (default 32, at most 64)"},
     {"temperature", OPT_TEMPERATURE, "T", "contrastive: NT-Xent temperature (default 0.1)"},
     {"gamma", OPT_GAMMA, "G", "contrastive: keep the G most similar positive pairs and the G\n"
@@ -62,8 +65,8 @@ static const struct fer_option options[] = {
                               "(RMFER's filtering; default 0.1, 1: keep all)"},
     {"hard-negatives", OPT_HARD_NEGATIVES, "K", "contrastive: use at most K of each example's hard\n"
                                                 "negatives (input3..; default: all)"},
-    {"augment", OPT_AUGMENT, "HOW", "middle: none (default) or shared (one random change\n"
-                                    "for all frames of a window)"},
+    {"augment", OPT_AUGMENT, "HOW", "middle: shared (default: one random change for all\n"
+                                    "frames of a window) or none"},
     {"select", OPT_SELECT, "FRACTION", "middle: keep the epoch that scores best on the last\n"
                                        "FRACTION of each clip's training windows (default 0: off)"},
     {"val", OPT_VAL, "FILE", "held-out examples (default: the manifest's split=val rows)"},
@@ -110,7 +113,7 @@ struct settings {
     int hidden, epochs, batch, size, channels, threads, quiet, sgd;
     int shared_augment; /* middle: augment a window's frames alike */
     long max_arrangements;
-    double lr, weight_decay, select;
+    double lr, weight_decay, select, dropout;
     uint64_t seed;
     char options[2048];
 };
@@ -648,6 +651,11 @@ static void train_epoch(struct trainer *t, struct fer_progress *prog)
             continue; /* done before the checkpoint we resumed from */
         fer_arena_reset(t->arena);
         set_grads_zero(t);
+        /* The head's dropout masks follow from (seed, step), so a resumed
+         * run draws the same ones. */
+        fer_pretext_head_set_training(&t->head, 1,
+                                      (uint64_t)s->seed * 0x9e3779b97f4a7c15ULL ^
+                                          ((uint64_t)t->pos.step + 1) * 0xd1b54a32d192ed03ULL);
         struct fer_tensor feat, logits, dlogits, dfeat;
         int rows = b.x.shape[0], D = fer_model_features(t->model);
         double loss;
@@ -719,6 +727,7 @@ static double rotation_accuracy(struct trainer *t)
     if (fer_loader_start(t->eval_loader, p.n, p.paths, p.targets, p.quarters, 0, 0) != 0)
         fer_die_error(t->s->input);
     fer_model_set_training(t->model, 0);
+    fer_pretext_head_set_training(&t->head, 0, 0);
     struct fer_batch b;
     long correct = 0;
     int rc;
@@ -778,6 +787,7 @@ static double middle_accuracy(struct trainer *t, const struct set *v, double *pi
     if (fer_loader_start(t->eval_loader, p.n, p.paths, p.targets, NULL, 0, 0) != 0)
         fer_die_error(t->s->input);
     fer_model_set_training(t->model, 0);
+    fer_pretext_head_set_training(&t->head, 0, 0);
     uint64_t total = fer_pretext_arrangements(n), per_k = total / (uint64_t)n;
     uint64_t used = total, step = 1;
     if ((uint64_t)t->s->max_arrangements < total) {
@@ -864,6 +874,7 @@ static double contrastive_accuracy(struct trainer *t, double *pixel)
     if (fer_loader_start(t->eval_loader, n, p.paths, p.targets, NULL, 0, 0) != 0)
         fer_die_error(t->s->input);
     fer_model_set_training(t->model, 0);
+    fer_pretext_head_set_training(&t->head, 0, 0);
     struct fer_batch b;
     int rc;
     while ((rc = fer_loader_next(t->eval_loader, &b)) == 1) {
@@ -972,7 +983,7 @@ static void parse(int argc, char **argv, struct settings *s)
                            .hidden = 64, .embedding = 32, .temperature = 0.1, .gamma = 0.1,
                            .hard_negatives = -1, .epochs = 10, .batch = 32, .lr = -1,
                            .weight_decay = 1e-4, .channels = 1, .threads = 1, .seed = 1,
-                           .max_arrangements = 5040};
+                           .max_arrangements = 5040, .shared_augment = -1};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--resume") == 0)
             continue; /* a resumed run makes the same file */
@@ -1011,6 +1022,7 @@ static void parse(int argc, char **argv, struct settings *s)
         case OPT_BATCH: s->batch = (int)fer_cli_long("--batch", optarg, 1, 65536); break;
         case OPT_LR: s->lr = fer_cli_double("--lr", optarg, 0, 100); break;
         case OPT_OPTIMIZER: s->sgd = fer_cli_choice("--optimizer", optarg, optim_names); break;
+        case OPT_DROPOUT: s->dropout = fer_cli_double("--dropout", optarg, 0, 0.95); break;
         case OPT_WD: s->weight_decay = fer_cli_double("--weight-decay", optarg, 0, 10); break;
         case OPT_SIZE: s->size = (int)fer_cli_long("--size", optarg, 8, 1024); break;
         case OPT_CHANNELS: s->channels = (int)fer_cli_long("--channels", optarg, 1, 3); break;
@@ -1035,10 +1047,16 @@ static void parse(int argc, char **argv, struct settings *s)
         fer_usage_error("--hidden must be at least 1 for the projection head");
     if (s->select > 0 && s->task != TASK_MIDDLE)
         fer_usage_error("--select is for --task middle");
-    if (s->shared_augment && s->task != TASK_MIDDLE)
+    if (s->shared_augment == 1 && s->task != TASK_MIDDLE)
         fer_usage_error("--augment is for --task middle (the others always augment)");
+    /* Measured (man page NOTES): the shared change is what lets the model
+     * beat the pixel rule on a person it never saw. */
+    if (s->shared_augment < 0)
+        s->shared_augment = s->task == TASK_MIDDLE;
     if (s->pairs != FER_PAIR_ABS && (s->task != TASK_MIDDLE || s->head != FER_HEAD_RELATIONAL))
         fer_usage_error("--pair-features is for --task middle with the relational head");
+    if (s->dropout > 0 && (s->task != TASK_MIDDLE || s->head != FER_HEAD_RELATIONAL))
+        fer_usage_error("--dropout is for --task middle with the relational head");
     if (s->channels == 2)
         fer_usage_error("--channels must be 1 or 3");
     if (s->output == NULL)
@@ -1098,7 +1116,8 @@ int main(int argc, char **argv)
                                                 s.hidden, s.pairs, head_seed)
              : fer_pretext_head_init(&t.head, kind, fer_model_features(t.model), d.n,
                                      s.task == TASK_CONTRASTIVE ? s.embedding : 4, s.hidden,
-                                     head_seed)) != 0)
+                                     head_seed)) != 0 ||
+        (s.dropout > 0 && fer_pretext_head_set_dropout(&t.head, (float)s.dropout) != 0))
         fer_die_error(NULL);
     const struct fer_param *mp, *hp;
     int nm = fer_model_params(t.model, &mp), nh = fer_pretext_head_params(&t.head, &hp);

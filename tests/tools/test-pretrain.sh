@@ -65,13 +65,43 @@ fer-weights list sq.safetensors | grep -q "^head.pair.weight	F32	64,512	" ||
     fail "abs+square: head.pair.weight is not 64 x 512"
 expect_error 2 "--pair-features is for --task middle with the relational head" \
     fer-pretrain --task middle --head concat --pair-features abs+product -o x.safetensors pan.tsv
+# relative pairs (each window's differences over their mean) keep the
+# width and learn the pan too, with dropout on the pair input.
+fer-pretrain -q --task middle --epochs 3 --batch 16 --pair-features relative --dropout 0.3 \
+    -o rel.safetensors pan.tsv >rel.out
+acc=$(awk '$1 == "pretext_accuracy" { print $2 }' rel.out)
+awk -v a="$acc" 'BEGIN { exit !(a >= 0.6) }' || fail "relative: held-out accuracy $acc, expected >= 0.6"
+fer-weights list rel.safetensors | grep -q "^head.pair.weight	F32	64,256	" ||
+    fail "relative: head.pair.weight is not 64 x 256"
+expect_error 2 "--dropout is for --task middle with the relational head" \
+    fer-pretrain --task middle --head concat --dropout 0.5 -o x.safetensors pan.tsv
+# The middle task augments a window's frames alike by default: the same
+# bytes as --augment shared, not those of --augment none.
+fer-pretrain -q --task middle --epochs 1 --batch 16 -o def.safetensors pan.tsv >/dev/null
+fer-pretrain -q --task middle --epochs 1 --batch 16 --augment shared -o shared.safetensors pan.tsv >/dev/null
+fer-pretrain -q --task middle --epochs 1 --batch 16 --augment none -o none.safetensors pan.tsv >/dev/null
+# The tensors' bytes, after the 8-byte header length and the JSON header
+# (whose metadata holds the options, which differ).
+tensors() { # file
+    n=$(od -An -tu8 -N8 "$1" | tr -d ' ')
+    tail -c +$((9 + n)) "$1"
+}
+tensors def.safetensors >def.w
+tensors shared.safetensors >shared.w
+tensors none.safetensors >none.w
+[ -s def.w ] || fail "no tensor bytes in def.safetensors"
+cmp -s def.w shared.w || fail "the default is not --augment shared"
+! cmp -s def.w none.w || fail "--augment none trains like the default"
+expect_error 2 "--augment is for --task middle" \
+    fer-pretrain --task rotation --augment shared -o x.safetensors rot.tsv
 
 # --select keeps the epoch that scores best on the tail of the training
 # windows, logged per epoch; --augment shared trains on augmented windows.
 # A run stopped after epoch 1 and resumed writes the same file (the best
-# weights so far travel in the checkpoint).
+# weights so far travel in the checkpoint, and the head's dropout masks
+# follow from the step).
 select_run() { # epochs [--resume]
-    fer-pretrain -q --task middle --epochs "$1" --batch 16 --select 0.25 --augment shared \
+    fer-pretrain -q --task middle --epochs "$1" --batch 16 --select 0.25 --augment shared --dropout 0.2 \
         --checkpoint-every 1000 --log sel.log -o sel.safetensors ${2-} ../pan.tsv >sel.out
 }
 mkdir once twice
