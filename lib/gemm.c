@@ -421,6 +421,21 @@ static void scale(int M, int N, float beta, float *C, int ldc)
     }
 }
 
+/* run(j) with the cached packing buffers, or, while another call holds
+ * them, with buffers of its own. */
+static int with_buffers(struct job *j, int (*run)(struct job *, struct buffers *))
+{
+    if (pthread_mutex_trylock(&cached_lock) == 0) {
+        int rc = run(j, &cached);
+        pthread_mutex_unlock(&cached_lock);
+        return rc;
+    }
+    struct buffers own = {0};
+    int rc = run(j, &own);
+    release(&own);
+    return rc;
+}
+
 int fer_sgemm(enum fer_trans ta, enum fer_trans tb, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta, float *C,
               int ldc)
@@ -449,15 +464,7 @@ int fer_sgemm(enum fer_trans ta, enum fer_trans tb, int M, int N, int K, float a
                     .alpha = alpha, .beta = beta, .A = A, .B = B, .C = C,
                     .lda = lda, .ldb = ldb, .ldc = ldc,
                     .serial = 2.0 * M * N * K < SERIAL_FLOPS};
-    if (pthread_mutex_trylock(&cached_lock) == 0) {
-        int rc = sgemm_run(&j, &cached);
-        pthread_mutex_unlock(&cached_lock);
-        return rc;
-    }
-    struct buffers own = {0};
-    int rc = sgemm_run(&j, &own);
-    release(&own);
-    return rc;
+    return with_buffers(&j, sgemm_run);
 }
 
 int fer_sgemm_conv(int M, const float *A, int lda, const struct fer_conv_shape *s,
@@ -482,13 +489,5 @@ int fer_sgemm_conv(int M, const float *A, int lda, const struct fer_conv_shape *
                     .serial = 2.0 * M * N * K < SERIAL_FLOPS, .conv = s,
                     /* Images side by side are an ordinary matrix. */
                     .cimg = out_stride == P || s->images == 1 ? 0 : out_stride, .cP = (int)P};
-    if (pthread_mutex_trylock(&cached_lock) == 0) {
-        int rc = sgemm_ours(&j, &cached);
-        pthread_mutex_unlock(&cached_lock);
-        return rc;
-    }
-    struct buffers own = {0};
-    int rc = sgemm_ours(&j, &own);
-    release(&own);
-    return rc;
+    return with_buffers(&j, sgemm_ours);
 }
