@@ -10,6 +10,7 @@
  * fused) forward and backward at cnn-s's first stage. Single-threaded: a layer's own cost.
  * Not part of scripts/bench (no peer to compare with); for A/B work.
  */
+#include "bench_util.h"
 #include "nn_batchnorm.h"
 #include "nn_pool.h"
 #include "nn.h"
@@ -19,32 +20,11 @@
 #include <stdlib.h>
 #include <time.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void randn(struct fer_tensor *t, struct fer_rng *r)
-{
-    size_t n = fer_tensor_numel(t);
-    for (size_t i = 0; i < n; i++)
-        t->data[i] = (float)fer_rng_normal(r);
-}
-
-/* Prints the best time of stmt over repeated calls filling budget. */
+/* Prints the best CPU time of stmt over repeated calls filling budget. */
 #define ROW(name, budget, stmt)                                                \
     do {                                                                       \
-        stmt;                                                                  \
-        double best_ = 1e30, start_ = now();                                   \
-        do {                                                                   \
-            double t0_ = now();                                                \
-            stmt;                                                              \
-            double dt_ = now() - t0_;                                          \
-            if (dt_ < best_)                                                   \
-                best_ = dt_;                                                   \
-        } while (now() - start_ < (budget));                                   \
+        double best_;                                                          \
+        BENCH_BEST(CLOCK_PROCESS_CPUTIME_ID, budget, best_, stmt);             \
         printf("%s\t%.3f\n", name, best_ * 1e3);                               \
     } while (0)
 
@@ -63,8 +43,8 @@ static void pool_rows(double budget, struct fer_rng *rng)
         fer_tensor_alloc(&y, 4, (int[]){32, 64, 28, 28}) < 0 ||
         fer_tensor_alloc(&dx, 4, (int[]){32, 64, 56, 56}) < 0)
         die();
-    randn(&x, rng);
-    randn(&y, rng);
+    bench_randn(&x, rng);
+    bench_randn(&y, rng);
     ROW("maxpool3x3s2-fwd", budget, fer_maxpool2d_forward(&p, &x, &y));
     ROW("maxpool3x3s2-fwd-general", budget, fer_maxpool2d_forward(&g, &x, &y));
     ROW("maxpool3x3s2-bwd", budget, fer_maxpool2d_backward(&p, &x, &y, &dx));
@@ -87,9 +67,9 @@ static void bn_rows(double budget, struct fer_rng *rng)
         fer_tensor_alloc(&py, 4, (int[]){64, 32, 32, 32}) < 0 ||
         fer_tensor_alloc(&dpy, 4, (int[]){64, 32, 32, 32}) < 0)
         die();
-    randn(&x, rng);
-    randn(&dy, rng);
-    randn(&dpy, rng);
+    bench_randn(&x, rng);
+    bench_randn(&dy, rng);
+    bench_randn(&dpy, rng);
     ROW("bn-relu-fwd", budget, fer_batchnorm_relu_forward(&bn, &x, &y));
     ROW("maxpool2x2-fwd", budget, fer_maxpool2d_forward(&p, &y, &py));
     ROW("bn-relu-bwd", budget, fer_batchnorm_relu_backward(&bn, &x, &y, &dy, &dx));

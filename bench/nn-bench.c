@@ -10,6 +10,7 @@
  * "name N Cin Cout H kernel stride pad" lines. Threads: OpenBLAS's
  * (OPENBLAS_NUM_THREADS). Used by scripts/bench-nn.
  */
+#include "bench_util.h"
 #include "gemm.h"
 #include "nn_conv.h"
 #include "nn.h"
@@ -20,35 +21,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void randn(struct fer_tensor *t, struct fer_rng *r)
-{
-    size_t n = fer_tensor_numel(t);
-    for (size_t i = 0; i < n; i++)
-        t->data[i] = (float)fer_rng_normal(r);
-}
-
-/* Best time of one call over repeated calls filling `budget` seconds:
- * the minimum is the least disturbed by other load on a shared machine. */
-#define TIME_BEST(budget, best, stmt)                                          \
-    do {                                                                       \
-        stmt;                                                                  \
-        best = 1e30;                                                           \
-        double start_ = now();                                                 \
-        do {                                                                   \
-            double t0_ = now();                                                \
-            stmt;                                                              \
-            double dt_ = now() - t0_;                                          \
-            if (dt_ < best)                                                    \
-                best = dt_;                                                    \
-        } while (now() - start_ < (budget));                                   \
-    } while (0)
+/* Wall clock: the rows are compared with PyTorch's wall-clock figures. */
+#define TIME_BEST(budget, best, stmt) BENCH_BEST(CLOCK_MONOTONIC, budget, best, stmt)
 
 /* GFLOP/s of a 1024^3 sgemm, OpenBLAS's (the reference for the
  * convolutions) or, with ours set, fer_sgemm's. */
@@ -106,9 +80,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "nn-bench: %s\n", fer_error());
             return 1;
         }
-        randn(&x, &rng);
-        randn(&conv.weight, &rng);
-        randn(&y, &rng); /* doubles as dy */
+        bench_randn(&x, &rng);
+        bench_randn(&conv.weight, &rng);
+        bench_randn(&y, &rng); /* doubles as dy */
         double flops = 2.0 * n * cout * oh * ow * cin * k * k;
         TIME_BEST(budget, best, fer_conv2d_forward(&conv, &x, &y, arena));
         printf("%s-fwd\t%.2f\n", name, flops / best * 1e-9);

@@ -4,7 +4,7 @@
 $(BUILD)/lib/optim.o: ALL_CFLAGS += -O3
 
 # The memory-bound layers timed one call at a time (bench/loops-bench.c).
-$(BUILD)/bench/loops-bench: bench/loops-bench.c $(LIBFER) $(LIB_HDR)
+$(BUILD)/bench/loops-bench: bench/loops-bench.c bench/bench_util.h $(LIBFER) $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBFER) $(ALL_LDFLAGS) $(PKG_LIBS)
 all: $(BUILD)/bench/loops-bench

@@ -7,7 +7,7 @@ nn-fixtures:
 .PHONY: nn-fixtures
 
 # The convolution benchmark program used by scripts/bench-nn.
-$(BUILD)/bench/nn-bench: bench/nn-bench.c $(LIBFER) $(LIB_HDR)
+$(BUILD)/bench/nn-bench: bench/nn-bench.c bench/bench_util.h $(LIBFER) $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBFER) $(ALL_LDFLAGS) $(PKG_LIBS)
 all: $(BUILD)/bench/nn-bench
