@@ -23,8 +23,6 @@
 
 #include <math.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 struct problem {
     int ta, tb, M, N, K, lda, ldb, ldc;
@@ -296,30 +294,27 @@ END_TEST
 
 /* FER_GEMM=openblas, read once per process: checked in a child of our
  * own so that it holds whatever Check's fork mode. */
+static int backend_openblas_exact(void)
+{
+    struct fer_rng r;
+    fer_rng_seed(&r, 5);
+    struct problem p;
+    make(&p, 0, 1, 33, 100, 257, 0.5f, -0.5f, &r, 1);
+    int ok = strcmp(fer_sgemm_backend(), "openblas") == 0 && run(&p) == 0;
+    for (int i = 0; ok && i < p.M; i++)
+        for (int j = 0; ok && j < p.N; j++) {
+            double sum = 0;
+            for (int k = 0; k < p.K; k++)
+                sum += a_at(&p, i, k) * b_at(&p, k, j);
+            ok = p.C[(size_t)i * p.ldc + j] ==
+                 (float)(0.5 * sum - 0.5 * p.C0[(size_t)i * p.ldc + j]);
+        }
+    return ok;
+}
+
 START_TEST(test_backend_openblas)
 {
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        setenv("FER_GEMM", "openblas", 1);
-        struct fer_rng r;
-        fer_rng_seed(&r, 5);
-        struct problem p;
-        make(&p, 0, 1, 33, 100, 257, 0.5f, -0.5f, &r, 1);
-        int ok = strcmp(fer_sgemm_backend(), "openblas") == 0 && run(&p) == 0;
-        for (int i = 0; ok && i < p.M; i++)
-            for (int j = 0; ok && j < p.N; j++) {
-                double sum = 0;
-                for (int k = 0; k < p.K; k++)
-                    sum += a_at(&p, i, k) * b_at(&p, k, j);
-                ok = p.C[(size_t)i * p.ldc + j] ==
-                     (float)(0.5 * sum - 0.5 * p.C0[(size_t)i * p.ldc + j]);
-            }
-        _exit(ok ? 0 : 1);
-    }
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    fer_check_in_child_with_env("FER_GEMM", "openblas", backend_openblas_exact);
 }
 END_TEST
 

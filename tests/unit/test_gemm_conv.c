@@ -24,8 +24,6 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 static int have_avx512(void)
 {
@@ -347,25 +345,22 @@ END_TEST
 
 /* The im2col fallback (FER_GEMM=openblas, read once per process: in a
  * child) gives the same layers. */
+static int layers_openblas_match(void)
+{
+    struct fer_conv_shape s;
+    make_shape(&s, 2, 8, 8, 3, 1, 1, 1, 2);
+    float x[300] = {0}, w[18] = {0}, y[256];
+    int ok = fer_sgemm_conv(1, w, 18, &s, x, y, 64, 64) == 1;
+    for (size_t i = 0; ok && i < sizeof layers / sizeof layers[0]; i++) {
+        double dx_err, err = layer_error(&layers[i], 3, 11, 19, &dx_err);
+        ok = err < 1e-6 && dx_err < 1e-5;
+    }
+    return ok;
+}
+
 START_TEST(test_layers_openblas)
 {
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        setenv("FER_GEMM", "openblas", 1);
-        struct fer_conv_shape s;
-        make_shape(&s, 2, 8, 8, 3, 1, 1, 1, 2);
-        float x[300] = {0}, w[18] = {0}, y[256];
-        int ok = fer_sgemm_conv(1, w, 18, &s, x, y, 64, 64) == 1;
-        for (size_t i = 0; ok && i < sizeof layers / sizeof layers[0]; i++) {
-            double dx_err, err = layer_error(&layers[i], 3, 11, 19, &dx_err);
-            ok = err < 1e-6 && dx_err < 1e-5;
-        }
-        _exit(ok ? 0 : 1);
-    }
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    fer_check_in_child_with_env("FER_GEMM", "openblas", layers_openblas_match);
 }
 END_TEST
 
