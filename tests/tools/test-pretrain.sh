@@ -46,33 +46,33 @@ ffmpeg -v error -loop 1 -i still.png -vf "crop=140:140:x='20+2*n':y=40,scale=48:
     -frames:v 100 pan/%03d.png
 faces pan >pan-faces.tsv
 fer-shuffle-seq -q -n 3 --hop 1 pan-faces.tsv >pan.tsv
-fer-pretrain -q --task middle --epochs 3 --batch 16 -o mid.safetensors pan.tsv >mid.out
-acc=$(awk '$1 == "pretext_accuracy" { print $2 }' mid.out)
-awk -v a="$acc" 'BEGIN { exit !(a >= 0.6) }' || fail "middle: held-out accuracy $acc, expected >= 0.6 (chance 1/3)"
+# learns_pan NAME WIDTH [OPTION]...: 3 epochs with OPTIONs reach a held-out
+# accuracy of 0.6 or more on the pan (chance 1/3), and the relational head
+# reads WIDTH features of a pair (head.pair.weight 64 x WIDTH).
+learns_pan() {
+    name=$1 width=$2
+    shift 2
+    fer-pretrain -q --task middle --epochs 3 --batch 16 "$@" -o "$name.safetensors" \
+        pan.tsv >"$name.out"
+    acc=$(awk '$1 == "pretext_accuracy" { print $2 }' "$name.out")
+    awk -v a="$acc" 'BEGIN { exit !(a >= 0.6) }' ||
+        fail "middle $*: held-out accuracy $acc, expected >= 0.6 (chance 1/3)"
+    fer-weights list "$name.safetensors" | grep -q "^head.pair.weight	F32	64,$width	" ||
+        fail "middle $*: head.pair.weight is not 64 x $width"
+}
+learns_pan mid 256
 fer-weights meta mid.safetensors >mid.meta
 grep -q "^pixel_baseline	" mid.meta || fail "pixel_baseline not in the metadata"
 grep -q "^head	relational" mid.meta || fail "head not in the metadata"
 grep -q "^seq_len	3" mid.meta || fail "seq_len not in the metadata"
-fer-weights list mid.safetensors | grep -q "^head.pair.weight	F32	64,256	" ||
-    fail "relational head: head.pair.weight is not 64 x 256"
 # --pair-features widens what the head reads of a pair to 2 x 256, and
 # still learns the pan.
-fer-pretrain -q --task middle --epochs 3 --batch 16 --pair-features abs+square \
-    -o sq.safetensors pan.tsv >sq.out
-acc=$(awk '$1 == "pretext_accuracy" { print $2 }' sq.out)
-awk -v a="$acc" 'BEGIN { exit !(a >= 0.6) }' || fail "abs+square: held-out accuracy $acc, expected >= 0.6"
-fer-weights list sq.safetensors | grep -q "^head.pair.weight	F32	64,512	" ||
-    fail "abs+square: head.pair.weight is not 64 x 512"
+learns_pan sq 512 --pair-features abs+square
 expect_error 2 "--pair-features is for --task middle with the relational head" \
     fer-pretrain --task middle --head concat --pair-features abs+product -o x.safetensors pan.tsv
 # relative pairs (each window's differences over their mean) keep the
 # width and learn the pan too, with dropout on the pair input.
-fer-pretrain -q --task middle --epochs 3 --batch 16 --pair-features relative --dropout 0.3 \
-    -o rel.safetensors pan.tsv >rel.out
-acc=$(awk '$1 == "pretext_accuracy" { print $2 }' rel.out)
-awk -v a="$acc" 'BEGIN { exit !(a >= 0.6) }' || fail "relative: held-out accuracy $acc, expected >= 0.6"
-fer-weights list rel.safetensors | grep -q "^head.pair.weight	F32	64,256	" ||
-    fail "relative: head.pair.weight is not 64 x 256"
+learns_pan rel 256 --pair-features relative --dropout 0.3
 expect_error 2 "--dropout is for --task middle with the relational head" \
     fer-pretrain --task middle --head concat --dropout 0.5 -o x.safetensors pan.tsv
 # The middle task augments a window's frames alike by default: the same
