@@ -84,6 +84,8 @@ const char *fer_sgemm_backend(void)
 struct buffers {
     float *a, *c;
     size_t a_cap, c_cap;
+    int *idx;            /* fer_sgemm_conv_taps's offsets and K blocks */
+    size_t idx_cap;
     float *b[FER_PARALLEL_MAX];
     size_t b_cap[FER_PARALLEL_MAX];
 };
@@ -103,10 +105,24 @@ static int reserve(float **p, size_t *cap, size_t n)
     return 0;
 }
 
+static int reserve_ints(int **p, size_t *cap, size_t n)
+{
+    if (n <= *cap)
+        return 0;
+    free(*p);
+    *cap = 0;
+    *p = malloc(n * sizeof(int));
+    if (*p == NULL)
+        return fer_fail("sgemm: out of memory for %zu offsets", n);
+    *cap = n;
+    return 0;
+}
+
 static void release(struct buffers *b)
 {
     free(b->a);
     free(b->c);
+    free(b->idx);
     for (int i = 0; i < FER_PARALLEL_MAX; i++)
         free(b->b[i]);
 }
@@ -125,6 +141,8 @@ struct job {
     int n2, nblocks;     /* N block width (a multiple of NR) and count */
     int mrows, mchunks;  /* M chunk height (a multiple of MR) and count */
     const struct fer_conv_shape *conv; /* B is cols(B) of this shape (gemm.h) */
+    const struct fer_taps_b *taps; /* B is a tap class's columns of B */
+    const int *kb;       /* set: the K blocks, nkb pairs (first column, count) */
     ptrdiff_t cimg;      /* > 0: C column j at (j / cP) * cimg + j % cP */
     int cP;
     float **bbuf;        /* one B block per part */
@@ -149,9 +167,17 @@ static void loop(const struct job *j, long n, fer_parallel_fn fn, void *ctx)
         fer_parallel_for(n, fn, ctx);
 }
 
-static inline int kblock_start(const struct job *j, int p)
+/* K block p: columns [*p0, *p0 + *kc) of A, rows of B. Without a list,
+ * nkb equal blocks that depend on K alone. */
+static inline void kblock(const struct job *j, int p, int *p0, int *kc)
 {
-    return (int)((long)j->K * p / j->nkb);
+    if (j->kb) {
+        *p0 = j->kb[2 * p];
+        *kc = j->kb[2 * p + 1];
+        return;
+    }
+    *p0 = (int)((long)j->K * p / j->nkb);
+    *kc = (int)((long)j->K * (p + 1) / j->nkb) - *p0;
 }
 
 /* Copy an m x nr tile between buf (row stride NR) and C columns col ..
@@ -222,10 +248,13 @@ static void run_items(void *ctx, long begin, long end)
         const int n = j->N - j0 < j->n2 ? j->N - j0 : j->n2;
         const int m = j->M - i0 < j->mrows ? j->M - i0 : j->mrows;
         for (int p = 0; p < j->nkb; p++) {
-            const int p0 = kblock_start(j, p), kc = kblock_start(j, p + 1) - p0;
+            int p0, kc;
+            kblock(j, p, &p0, &kc);
             const float beta = p == 0 ? j->beta : 1.0f;
             const int beta_zero = p == 0 && j->beta == 0.0f;
-            if (j->conv)
+            if (j->taps)
+                fer_gemm_pack_taps_avx512(j->taps, j->B, p0, kc, j0, n, bp);
+            else if (j->conv)
                 fer_gemm_pack_conv_avx512(j->conv, j->B, p0, kc, j0, n, bp);
             else
                 fer_gemm_pack_b_avx512(j->tb, j->B, j->ldb, p0, kc, j0, n, bp);
@@ -252,8 +281,14 @@ static int ceil_div(long a, long b)
 static int sgemm_ours(struct job *j, struct buffers *buf)
 {
     const int T = j->serial ? 1 : fer_parallel_threads();
-    j->nkb = ceil_div(j->K, KC_MAX);
-    const int kc_max = ceil_div(j->K, j->nkb);
+    int kc_max = 0;
+    if (j->kb) {
+        for (int p = 0; p < j->nkb; p++)
+            kc_max = j->kb[2 * p + 1] > kc_max ? j->kb[2 * p + 1] : kc_max;
+    } else {
+        j->nkb = ceil_div(j->K, KC_MAX);
+        kc_max = ceil_div(j->K, j->nkb);
+    }
     j->mpad = (ptrdiff_t)ceil_div(j->M, MR) * MR;
 
     /* N blocks: L2-sized, at least one per thread when N allows. */
@@ -289,7 +324,8 @@ static int sgemm_ours(struct job *j, struct buffers *buf)
     j->direct_a = !j->ta;
     const int first = j->direct_a ? j->M / MR * MR : 0;
     for (int p = 0; p < j->nkb && first < j->M; p++) {
-        const int p0 = kblock_start(j, p), kc = kblock_start(j, p + 1) - p0;
+        int p0, kc;
+        kblock(j, p, &p0, &kc);
         fer_gemm_pack_a_avx512(j->ta, j->A, j->lda, first, j->M - first, p0, kc,
                                buf->a + j->mpad * p0 + (ptrdiff_t)first * kc);
     }
@@ -490,4 +526,214 @@ int fer_sgemm_conv(int M, const float *A, int lda, const struct fer_conv_shape *
                     /* Images side by side are an ordinary matrix. */
                     .cimg = out_stride == P || s->images == 1 ? 0 : out_stride, .cP = (int)P};
     return with_buffers(&j, sgemm_ours);
+}
+
+/* Tap classes (fer_sgemm_conv_taps). Along one axis, output positions
+ * [o0, o1) whose kernel taps [lo, hi) read the image, the others the
+ * padding. The input position o * stride - pad + t * dil grows with both
+ * o and t, so each position's valid taps are an interval, and lo and hi
+ * never grow with o: equal intervals are consecutive positions. */
+struct axis_class {
+    int o0, o1, lo, hi;
+};
+
+enum { MAX_AXIS_CLASSES = 16 };
+
+/* The classes of one axis; returns their count, *real the valid taps
+ * summed over the positions; 0 when a position reads only padding or
+ * there are more than MAX_AXIS_CLASSES classes. */
+static int axis_classes(int out, int in, int k, int stride, int pad, int dil,
+                        struct axis_class *cls, long *real)
+{
+    int n = 0;
+    *real = 0;
+    for (int o = 0; o < out; o++) {
+        const int base = o * stride - pad;
+        const int lo = base >= 0 ? 0 : (-base + dil - 1) / dil;
+        int hi = in - 1 - base < 0 ? 0 : (in - 1 - base) / dil + 1;
+        if (hi > k)
+            hi = k;
+        if (lo >= hi)
+            return 0;
+        *real += hi - lo;
+        if (n > 0 && cls[n - 1].lo == lo && cls[n - 1].hi == hi) {
+            cls[n - 1].o1 = o + 1;
+            continue;
+        }
+        if (n == MAX_AXIS_CLASSES)
+            return 0;
+        cls[n++] = (struct axis_class){o, o + 1, lo, hi};
+    }
+    return n;
+}
+
+/* The 32-bit offsets of the taps packer and of the class columns: every
+ * input and output float of the batch within int range. */
+static int taps_fit(const struct fer_conv_shape *s, ptrdiff_t out_stride)
+{
+    return (double)s->images * s->image_stride < INT_MAX &&
+           (double)s->channels * s->height * s->width < INT_MAX &&
+           (double)s->images * out_stride < INT_MAX;
+}
+
+double fer_conv_padding_fraction(const struct fer_conv_shape *s)
+{
+    pthread_once(&choose_once, choose);
+    struct axis_class rows[MAX_AXIS_CLASSES], cols[MAX_AXIS_CLASSES];
+    long rreal, creal;
+    if (!use_ours || s->out_h < 1 || s->out_w < 1 || s->images < 1 ||
+        !taps_fit(s, (ptrdiff_t)s->out_h * s->out_w) ||
+        !axis_classes(s->out_h, s->height, s->kernel_h, s->stride_h, s->pad_h,
+                      s->dilation_h, rows, &rreal) ||
+        !axis_classes(s->out_w, s->width, s->kernel_w, s->stride_w, s->pad_w, s->dilation_w,
+                      cols, &creal))
+        return 0;
+    return 1.0 - (double)rreal * creal /
+                     ((double)s->out_h * s->kernel_h * s->out_w * s->kernel_w);
+}
+
+/* One call of fer_sgemm_conv_taps; j first, so that with_buffers hands
+ * it back. */
+struct taps_call {
+    struct job j;
+    const struct fer_conv_shape *s;
+    int M, lda;
+    const float *A, *x;
+    float *C;
+    ptrdiff_t ldc, out_stride;
+    struct axis_class rows[MAX_AXIS_CLASSES], cols[MAX_AXIS_CLASSES];
+    int nrows, ncols;
+};
+
+/* A class's K blocks, as (first column of A, count) pairs: per valid
+ * kernel row, the run of its valid taps, all channels (tap-major A);
+ * runs of whole kernel rows are contiguous and merged. Each run is cut
+ * into equal blocks of at most KC_MAX that depend on the shape alone.
+ * Returns the block count. */
+static int class_kblocks(const struct fer_conv_shape *s, const struct axis_class *r,
+                         const struct axis_class *c, int *kb)
+{
+    const int C = s->channels, KW = s->kernel_w, whole = c->lo == 0 && c->hi == KW;
+    int n = 0;
+    for (int ki = r->lo; ki < r->hi;) {
+        const int last = whole ? r->hi : ki + 1; /* kernel rows [ki, last) */
+        const int first = (ki * KW + c->lo) * C;
+        const int len = ((last - 1) * KW + c->hi) * C - first;
+        const int nb = ceil_div(len, KC_MAX);
+        for (int b = 0; b < nb; b++) {
+            const int b0 = (int)((long)len * b / nb), b1 = (int)((long)len * (b + 1) / nb);
+            kb[2 * n] = first + b0;
+            kb[2 * n + 1] = b1 - b0;
+            n++;
+        }
+        ki = last;
+    }
+    return n;
+}
+
+/* Rows [begin, end) of a class's result (M x N_c, class order: image,
+ * output row, output column) copied to their places in C. */
+struct scatter_job {
+    const struct taps_call *t;
+    const struct axis_class *r, *c;
+    const float *src;
+    int Nc;
+};
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_LIBC_CALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define NO_LIBC_CALLS
+#endif
+
+/* Runs of 1 to a row's width: inline copies, not libc calls. */
+NO_LIBC_CALLS static void scatter_rows(void *ctx, long begin, long end)
+{
+    const struct scatter_job *sj = ctx;
+    const struct taps_call *t = sj->t;
+    const int OW = t->s->out_w, width = sj->c->o1 - sj->c->o0;
+    for (long row = begin; row < end; row++) {
+        const float *src = sj->src + row * sj->Nc;
+        for (int img = 0; img < t->s->images; img++)
+            for (int oh = sj->r->o0; oh < sj->r->o1; oh++, src += width) {
+                float *dst = t->C + row * t->ldc + img * t->out_stride +
+                             (ptrdiff_t)oh * OW + sj->c->o0;
+                for (int q = 0; q < width; q++)
+                    dst[q] = src[q];
+            }
+    }
+}
+
+/* Each class: its columns' offsets, its K blocks, its product into the
+ * scratch buf->c, the scatter. */
+static int run_taps(struct job *jj, struct buffers *buf)
+{
+    struct taps_call *t = (struct taps_call *)jj;
+    const struct fer_conv_shape *s = t->s;
+    const int KH = s->kernel_h, KW = s->kernel_w, C = s->channels;
+    const int K = C * KH * KW;
+    int max_nc = 0;
+    for (int a = 0; a < t->nrows; a++)
+        for (int b = 0; b < t->ncols; b++) {
+            const int nc = s->images * (t->rows[a].o1 - t->rows[a].o0) *
+                           (t->cols[b].o1 - t->cols[b].o0);
+            max_nc = nc > max_nc ? nc : max_nc;
+        }
+    const int max_blocks = KH + K / KC_MAX + 2;
+    if (reserve_ints(&buf->idx, &buf->idx_cap, (size_t)KH * KW + max_nc + 2 * max_blocks) <
+            0 ||
+        reserve(&buf->c, &buf->c_cap, (size_t)t->M * max_nc) < 0)
+        return -1;
+    int *shift = buf->idx, *off = shift + KH * KW, *kb = off + max_nc;
+    for (int ki = 0; ki < KH; ki++)
+        for (int kj = 0; kj < KW; kj++)
+            shift[ki * KW + kj] = ki * s->dilation_h * s->width + kj * s->dilation_w;
+    for (int a = 0; a < t->nrows; a++)
+        for (int b = 0; b < t->ncols; b++) {
+            const struct axis_class *r = &t->rows[a], *c = &t->cols[b];
+            int nc = 0;
+            for (int img = 0; img < s->images; img++)
+                for (int oh = r->o0; oh < r->o1; oh++)
+                    for (int ow = c->o0; ow < c->o1; ow++)
+                        off[nc++] = (int)(img * s->image_stride +
+                                          (ptrdiff_t)(oh * s->stride_h - s->pad_h) * s->width +
+                                          ow * s->stride_w - s->pad_w);
+            const int nkb = class_kblocks(s, r, c, kb);
+            const long kc_total = (long)C * (r->hi - r->lo) * (c->hi - c->lo);
+            const struct fer_taps_b tb = {off, shift, nc, C, s->height * s->width};
+            struct job j = {.M = t->M, .N = nc, .K = K, .alpha = 1.0f, .beta = 0.0f,
+                            .A = t->A, .lda = t->lda, .B = t->x, .C = buf->c, .ldc = nc,
+                            .serial = 2.0 * t->M * nc * kc_total < SERIAL_FLOPS, .taps = &tb,
+                            .kb = kb, .nkb = nkb};
+            if (sgemm_ours(&j, buf) < 0)
+                return -1;
+            struct scatter_job sj = {t, r, c, buf->c, nc};
+            loop(&j, t->M, scatter_rows, &sj);
+        }
+    return 0;
+}
+
+int fer_sgemm_conv_taps(int M, const float *A, int lda, const struct fer_conv_shape *s,
+                        const float *x, float *C, ptrdiff_t ldc, ptrdiff_t out_stride)
+{
+    const long K = (long)s->channels * s->kernel_h * s->kernel_w;
+    const long P = (long)s->out_h * s->out_w, N = P * s->images;
+    if (M < 0 || K < 1 || P < 1 || s->images < 1 || N > INT_MAX || K > INT_MAX)
+        return fer_fail("sgemm_conv_taps: bad size %d x %ld x %ld", M, N, K);
+    if (lda < K || ldc < P || out_stride < P)
+        return fer_fail("sgemm_conv_taps: strides %d, %td, %td below %ld, %ld, %ld", lda,
+                        ldc, out_stride, K, P, P);
+    if (fer_conv_padding_fraction(s) <= 0 || !taps_fit(s, out_stride) ||
+        (double)M * ldc >= INT_MAX)
+        return 1;
+    if (M == 0)
+        return 0;
+    struct taps_call t = {.s = s, .M = M, .lda = lda, .A = A, .x = x, .C = C, .ldc = ldc,
+                          .out_stride = out_stride};
+    long real;
+    t.nrows = axis_classes(s->out_h, s->height, s->kernel_h, s->stride_h, s->pad_h,
+                           s->dilation_h, t.rows, &real);
+    t.ncols = axis_classes(s->out_w, s->width, s->kernel_w, s->stride_w, s->pad_w,
+                           s->dilation_w, t.cols, &real);
+    return with_buffers(&t.j, run_taps);
 }

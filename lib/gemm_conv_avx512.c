@@ -220,3 +220,49 @@ TARGET void fer_gemm_pack_conv_avx512(const struct fer_conv_shape *s, const floa
         }
     }
 }
+
+/* A tap class's panels: every lane's input is inside the image, so no
+ * masks but the panel's last columns. A half panel of 16 consecutive
+ * inputs (an interior run at least 16 wide) is one load; otherwise a
+ * gather from the lanes' offsets, loaded once per panel. */
+TARGET void fer_gemm_pack_taps_avx512(const struct fer_taps_b *t, const float *x, int p0,
+                                      int kc, int j0, int n, float *dst)
+{
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+                                           14, 15);
+    const __m512 zero = _mm512_setzero_ps();
+    for (int jp = 0; jp < n; jp += NR, dst += (ptrdiff_t)NR * kc) {
+        const int first = j0 + jp;
+        int cols = n - jp < NR ? n - jp : NR;
+        if (first + cols > t->N)
+            cols = first >= t->N ? 0 : t->N - first;
+        const __mmask16 m0 = head_mask16(cols), m1 = head_mask16(cols - 16);
+        const __m512i off0 = _mm512_maskz_loadu_epi32(m0, t->off + first);
+        const __m512i off1 = _mm512_maskz_loadu_epi32(m1, t->off + first + 16);
+        const int base0 = cols > 0 ? t->off[first] : 0;
+        const int base1 = cols > 16 ? t->off[first + 16] : 0;
+        /* Consecutive inputs: one plain load instead of a gather. */
+        const int run0 = m0 == 0xffff &&
+                         _mm512_cmpeq_epi32_mask(off0, _mm512_add_epi32(
+                                                           _mm512_set1_epi32(base0), iota)) ==
+                             0xffff;
+        const int run1 = m1 == 0xffff &&
+                         _mm512_cmpeq_epi32_mask(off1, _mm512_add_epi32(
+                                                           _mm512_set1_epi32(base1), iota)) ==
+                             0xffff;
+        int c = p0 % t->channels, tap = p0 / t->channels;
+        for (int k = 0; k < kc; k++) {
+            const float *src = x + (ptrdiff_t)c * t->plane + t->shift[tap];
+            const __m512 v0 = run0 ? _mm512_loadu_ps(src + base0)
+                                   : _mm512_mask_i32gather_ps(zero, m0, off0, src, 4);
+            const __m512 v1 = run1 ? _mm512_loadu_ps(src + base1)
+                                   : _mm512_mask_i32gather_ps(zero, m1, off1, src, 4);
+            _mm512_store_ps(dst + (ptrdiff_t)k * NR, v0);
+            _mm512_store_ps(dst + (ptrdiff_t)k * NR + 16, v1);
+            if (++c == t->channels) {
+                c = 0;
+                tap++;
+            }
+        }
+    }
+}

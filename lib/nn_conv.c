@@ -379,14 +379,63 @@ static void add_bias(const struct fer_conv2d *c, struct fer_tensor *y, int N, pt
             }
 }
 
+/* Use the tap classes (fer_sgemm_conv_taps) when at least this fraction
+ * of the products read padding: below it the gathers of the class
+ * columns, the scatter of their results and the weight reorder cost more
+ * than the products saved. */
+static const double TAPS_MIN_PADDING = 0.10;
+
+/* Weights rows x (C x kk) rewritten tap-major, rows x (kk x C), for
+ * fer_sgemm_conv_taps; split over the threads by row. */
+struct tap_major_job {
+    int C, kk;
+    const float *w;
+    float *wt;
+};
+
+static void tap_major_rows(void *ctx, long begin, long end)
+{
+    const struct tap_major_job *j = ctx;
+    const ptrdiff_t K = (ptrdiff_t)j->C * j->kk;
+    for (long r = begin; r < end; r++)
+        for (int c = 0; c < j->C; c++)
+            for (int t = 0; t < j->kk; t++)
+                j->wt[r * K + (ptrdiff_t)t * j->C + c] = j->w[r * K + (ptrdiff_t)c * j->kk + t];
+}
+
+/* out = w * cols(in) by tap class, skipping the padding: the weights
+ * reordered tap-major into scratch, then one fer_sgemm_conv_taps per
+ * group. Arguments as implicit_images. */
+static int implicit_taps(const struct geom *g, const struct fer_conv_shape *sh, int G,
+                         int Og, const float *w, const float *in, float *out,
+                         ptrdiff_t os, struct fer_arena *scratch)
+{
+    const ptrdiff_t P = (ptrdiff_t)g->OH * g->OW, K = (ptrdiff_t)g->C * g->KH * g->KW;
+    struct fer_arena_mark mark = fer_arena_mark(scratch);
+    float *wt = fer_arena_alloc(scratch, sizeof(float) * G * Og * K);
+    if (wt == NULL)
+        return fer_fail_context("conv2d");
+    struct tap_major_job tj = {g->C, g->KH * g->KW, w, wt};
+    fer_nn_parallel_for((long)G * Og, 2.0 * K, tap_major_rows, &tj);
+    int rc = 0;
+    for (int gi = 0; gi < G && rc == 0; gi++)
+        rc = fer_sgemm_conv_taps(Og, wt + gi * Og * K, (int)K, sh,
+                                 in + (ptrdiff_t)gi * g->C * g->H * g->W,
+                                 out + (ptrdiff_t)gi * Og * P, P, os);
+    fer_arena_release(scratch, mark);
+    return rc;
+}
+
 /* out = w * cols(in) for all N images and G groups without im2col
  * (fer_sgemm_conv packs the columns straight from the images): g is one
  * group's geometry, in images `is` floats apart, out images `os` apart,
- * each group's weights Og x (g->C * KH * KW). Returns 1 when that path is
- * not available or would not pay (the caller then does im2col), 0 done,
- * -1 on error. */
+ * each group's weights Og x (g->C * KH * KW). Where enough of the
+ * products would read padding, by tap class (implicit_taps). Returns 1
+ * when that path is not available or would not pay (the caller then does
+ * im2col), 0 done, -1 on error. */
 static int implicit_images(const struct geom *g, int N, int G, int Og, const float *w,
-                           const float *in, ptrdiff_t is, float *out, ptrdiff_t os)
+                           const float *in, ptrdiff_t is, float *out, ptrdiff_t os,
+                           struct fer_arena *scratch)
 {
     const struct fer_conv_shape sh = {g->C, g->H, g->W, g->OH, g->OW, g->KH, g->KW,
                                       g->SH, g->SW, g->PH, g->PW, g->DH, g->DW, N, is};
@@ -397,6 +446,8 @@ static int implicit_images(const struct geom *g, int N, int G, int Og, const flo
      * im2col (CPU time, best of 40, here). */
     if (K < IMPLICIT_MIN_K)
         return 1;
+    if (fer_conv_padding_fraction(&sh) >= TAPS_MIN_PADDING)
+        return implicit_taps(g, &sh, G, Og, w, in, out, os, scratch);
     for (int gi = 0; gi < G; gi++) {
         int rc = fer_sgemm_conv(Og, w + gi * Og * K, (int)K, &sh,
                                 in + (ptrdiff_t)gi * g->C * g->H * g->W,
@@ -423,7 +474,7 @@ int fer_conv2d_forward(const struct fer_conv2d *c, const struct fer_tensor *x,
     struct fer_arena_mark mark = fer_arena_mark(scratch);
     float *col = NULL, *tmp = NULL;
     int rc = pointwise ? 1 : implicit_images(&g, N, G, Og, c->weight.data, x->data, xs,
-                                             y->data, ys);
+                                             y->data, ys, scratch);
     if (rc < 0)
         return -1;
     if (rc == 0) {
@@ -565,7 +616,7 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
         if (wf == NULL)
             return fer_fail_context("conv2d");
         flip_weights(&g, G, Og, c->weight.data, wf);
-        int rc = implicit_images(&gd, N, G, g.C, wf, dy->data, ys, dx->data, xs);
+        int rc = implicit_images(&gd, N, G, g.C, wf, dy->data, ys, dx->data, xs, scratch);
         if (rc < 0) {
             fer_arena_release(scratch, mark);
             return -1;

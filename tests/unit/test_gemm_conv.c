@@ -343,6 +343,42 @@ START_TEST(test_layers_direct)
 }
 END_TEST
 
+/* Layers whose edge rows read padding are computed by row class, each
+ * class's product skipping the kernel rows that fall outside the image
+ * (nn_conv.c): sizes from 1 px (only the middle kernel row is real) to
+ * 9, 1 image and several (class widths not multiples of 32), strides,
+ * a 7 x 7 stem, dilation, groups, against the direct convolution. */
+static const struct fer_conv2d_spec padded_layers[] = {
+    {8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},  /* 3 x 3 padding 1 */
+    {40, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0}, /* many channels, K over 128 */
+    {4, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0},   /* K = 36, 5 output rows */
+    {8, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0},  /* stride 2 */
+    {3, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1, 1},  /* stem: 3 top and 3 bottom classes */
+    {6, 7, 3, 3, 1, 1, 2, 2, 2, 2, 1, 0},   /* dilation 2 */
+    {16, 8, 3, 3, 1, 1, 1, 1, 1, 1, 2, 0},  /* groups */
+    {8, 8, 5, 5, 1, 1, 1, 1, 1, 1, 1, 0},   /* padding below kernel - 1 */
+};
+
+START_TEST(test_padded_rows_direct)
+{
+    static const int images[] = {1, 3};
+    for (size_t i = 0; i < sizeof padded_layers / sizeof padded_layers[0]; i++)
+        for (int px = 1; px <= 9; px++)
+            for (int n = 0; n < 2; n++) {
+                const struct fer_conv2d_spec *sp = &padded_layers[i];
+                const int span = sp->dilation_h * (sp->kernel_h - 1) + 1;
+                if (px + 2 * sp->pad_h < span)
+                    continue;
+                double dx_err, err = layer_error(sp, images[n], px, px + 2, &dx_err);
+                ck_assert_msg(err < 1e-6, "layer %zu, %d px, %d images: forward error %g",
+                              i, px, images[n], err);
+                ck_assert_msg(dx_err < 1e-5,
+                              "layer %zu, %d px, %d images: input gradient error %g", i,
+                              px, images[n], dx_err);
+            }
+}
+END_TEST
+
 /* The im2col fallback (FER_GEMM=openblas, read once per process: in a
  * child) gives the same layers. */
 static int layers_openblas_match(void)
@@ -373,6 +409,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_product_bitwise);
     tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_layers_direct);
+    tcase_add_test(tc, test_padded_rows_direct);
     tcase_add_test(tc, test_layers_openblas);
     suite_add_tcase(s, tc);
     return s;
