@@ -142,6 +142,9 @@ struct job {
     int mrows, mchunks;  /* M chunk height (a multiple of MR) and count */
     const struct fer_conv_shape *conv; /* B is cols(B) of this shape (gemm.h) */
     const struct fer_taps_b *taps; /* B is a tap class's columns of B */
+    float *out;          /* taps: where column j of row r goes, at out[r * out_ld + */
+    ptrdiff_t out_ld;    /* out_off[j]]; C is then scratch between K blocks */
+    const int *out_off;
     const int *kb;       /* set: the K blocks, nkb pairs (first column, count) */
     ptrdiff_t cimg;      /* > 0: C column j at (j / cP) * cimg + j % cP */
     int cP;
@@ -229,6 +232,28 @@ static void tile(const struct job *j, int kc, const float *ap, const float *arow
         tile_copy(j, buf, i, col, mr, nr, 1);
 }
 
+/* A tile of a tap class's product: computed in place in the scratch C
+ * over K blocks, or, with one K block, in a buffer on the stack; after
+ * the last block, copied out while it is in L1 (a separate pass over the
+ * scratch cost 5-11% of a small forward). */
+static void tile_taps(const struct job *j, int kc, const float *ap, const float *arows,
+                      const float *b, int i, int col, int mr, int nr, float beta,
+                      int beta_zero, int last)
+{
+    float buf[MR * NR];
+    const int one = j->nkb == 1;
+    float *c = one ? buf : j->C + (ptrdiff_t)i * j->ldc + col;
+    const ptrdiff_t ldc = one ? NR : j->ldc;
+    if (j->direct_a && mr == MR)
+        fer_gemm_kernel_rows_avx512(kc, arows, j->lda, b, c, ldc, mr, nr, j->alpha, beta,
+                                    beta_zero);
+    else
+        fer_gemm_kernel_avx512(kc, ap, b, c, ldc, mr, nr, j->alpha, beta, beta_zero);
+    if (last)
+        fer_gemm_scatter_tile_avx512(c, ldc, mr, nr, j->out_off + col,
+                                     j->out + (ptrdiff_t)i * j->out_ld, j->out_ld);
+}
+
 static void run_items(void *ctx, long begin, long end)
 {
     struct job *j = ctx;
@@ -264,8 +289,12 @@ static void run_items(void *ctx, long begin, long end)
                 const float *arows = j->A + (ptrdiff_t)(i0 + i) * j->lda + p0;
                 for (int jj = 0; jj < n; jj += NR) {
                     const int nr = n - jj < NR ? n - jj : NR;
-                    tile(j, kc, ap, arows, bp + (ptrdiff_t)jj * kc, i0 + i, j0 + jj, mr, nr,
-                         beta, beta_zero);
+                    if (j->taps)
+                        tile_taps(j, kc, ap, arows, bp + (ptrdiff_t)jj * kc, i0 + i, j0 + jj,
+                                  mr, nr, beta, beta_zero, p == j->nkb - 1);
+                    else
+                        tile(j, kc, ap, arows, bp + (ptrdiff_t)jj * kc, i0 + i, j0 + jj, mr,
+                             nr, beta, beta_zero);
                 }
             }
         }
@@ -631,41 +660,8 @@ static int class_kblocks(const struct fer_conv_shape *s, const struct axis_class
     return n;
 }
 
-/* Rows [begin, end) of a class's result (M x N_c, class order: image,
- * output row, output column) copied to their places in C. */
-struct scatter_job {
-    const struct taps_call *t;
-    const struct axis_class *r, *c;
-    const float *src;
-    int Nc;
-};
-
-#if defined(__GNUC__) && !defined(__clang__)
-#define NO_LIBC_CALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
-#else
-#define NO_LIBC_CALLS
-#endif
-
-/* Runs of 1 to a row's width: inline copies, not libc calls. */
-NO_LIBC_CALLS static void scatter_rows(void *ctx, long begin, long end)
-{
-    const struct scatter_job *sj = ctx;
-    const struct taps_call *t = sj->t;
-    const int OW = t->s->out_w, width = sj->c->o1 - sj->c->o0;
-    for (long row = begin; row < end; row++) {
-        const float *src = sj->src + row * sj->Nc;
-        for (int img = 0; img < t->s->images; img++)
-            for (int oh = sj->r->o0; oh < sj->r->o1; oh++, src += width) {
-                float *dst = t->C + row * t->ldc + img * t->out_stride +
-                             (ptrdiff_t)oh * OW + sj->c->o0;
-                for (int q = 0; q < width; q++)
-                    dst[q] = src[q];
-            }
-    }
-}
-
-/* Each class: its columns' offsets, its K blocks, its product into the
- * scratch buf->c, the scatter. */
+/* Each class: its columns' input and output offsets, its K blocks, its
+ * product (scratch buf->c between K blocks), scattered tile by tile. */
 static int run_taps(struct job *jj, struct buffers *buf)
 {
     struct taps_call *t = (struct taps_call *)jj;
@@ -680,11 +676,12 @@ static int run_taps(struct job *jj, struct buffers *buf)
             max_nc = nc > max_nc ? nc : max_nc;
         }
     const int max_blocks = KH + K / KC_MAX + 2;
-    if (reserve_ints(&buf->idx, &buf->idx_cap, (size_t)KH * KW + max_nc + 2 * max_blocks) <
-            0 ||
+    if (reserve_ints(&buf->idx, &buf->idx_cap,
+                     (size_t)KH * KW + 2 * (size_t)max_nc + 2 * max_blocks) < 0 ||
         reserve(&buf->c, &buf->c_cap, (size_t)t->M * max_nc) < 0)
         return -1;
-    int *shift = buf->idx, *off = shift + KH * KW, *kb = off + max_nc;
+    int *shift = buf->idx, *off = shift + KH * KW, *out_off = off + max_nc;
+    int *kb = out_off + max_nc;
     for (int ki = 0; ki < KH; ki++)
         for (int kj = 0; kj < KW; kj++)
             shift[ki * KW + kj] = ki * s->dilation_h * s->width + kj * s->dilation_w;
@@ -694,21 +691,22 @@ static int run_taps(struct job *jj, struct buffers *buf)
             int nc = 0;
             for (int img = 0; img < s->images; img++)
                 for (int oh = r->o0; oh < r->o1; oh++)
-                    for (int ow = c->o0; ow < c->o1; ow++)
-                        off[nc++] = (int)(img * s->image_stride +
-                                          (ptrdiff_t)(oh * s->stride_h - s->pad_h) * s->width +
-                                          ow * s->stride_w - s->pad_w);
+                    for (int ow = c->o0; ow < c->o1; ow++, nc++) {
+                        off[nc] = (int)(img * s->image_stride +
+                                        (ptrdiff_t)(oh * s->stride_h - s->pad_h) * s->width +
+                                        ow * s->stride_w - s->pad_w);
+                        out_off[nc] = (int)(img * t->out_stride + (ptrdiff_t)oh * s->out_w + ow);
+                    }
             const int nkb = class_kblocks(s, r, c, kb);
             const long kc_total = (long)C * (r->hi - r->lo) * (c->hi - c->lo);
             const struct fer_taps_b tb = {off, shift, nc, C, s->height * s->width};
             struct job j = {.M = t->M, .N = nc, .K = K, .alpha = 1.0f, .beta = 0.0f,
                             .A = t->A, .lda = t->lda, .B = t->x, .C = buf->c, .ldc = nc,
                             .serial = 2.0 * t->M * nc * kc_total < SERIAL_FLOPS, .taps = &tb,
-                            .kb = kb, .nkb = nkb};
+                            .kb = kb, .nkb = nkb, .out = t->C, .out_ld = t->ldc,
+                            .out_off = out_off};
             if (sgemm_ours(&j, buf) < 0)
                 return -1;
-            struct scatter_job sj = {t, r, c, buf->c, nc};
-            loop(&j, t->M, scatter_rows, &sj);
         }
     return 0;
 }

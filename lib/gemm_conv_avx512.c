@@ -257,10 +257,14 @@ static TARGET inline __m512 half_row(const struct half_runs *h, __mmask16 m, __m
 {
     if (h->n == 0)
         return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, off, src, 4);
-    __m512 v = _mm512_maskz_loadu_ps(h->mask[0], src + h->base[0]);
+    /* Zero-masked loads ORed together, not merged one into the next: a
+     * merging load waits for the previous one, and a chain of four
+     * loads' latencies cost more than a gather. */
+    __m512i v = _mm512_castps_si512(_mm512_maskz_loadu_ps(h->mask[0], src + h->base[0]));
     for (int r = 1; r < h->n; r++)
-        v = _mm512_mask_loadu_ps(v, h->mask[r], src + h->base[r]);
-    return v;
+        v = _mm512_or_si512(
+            v, _mm512_castps_si512(_mm512_maskz_loadu_ps(h->mask[r], src + h->base[r])));
+    return _mm512_castsi512_ps(v);
 }
 
 /* A tap class's panels: every lane's input is inside the image, so no
@@ -293,5 +297,36 @@ TARGET void fer_gemm_pack_taps_avx512(const struct fer_taps_b *t, const float *x
                 tap++;
             }
         }
+    }
+}
+
+/* One half row of a result tile stored to its runs; more than MAX_RUNS
+ * runs (a class one output column wide) one float at a time. */
+static TARGET inline void store_half(const struct half_runs *h, const int *off, int cols,
+                                     __m512 v, const float *src, float *dst)
+{
+    if (h->n == 0) {
+        for (int q = 0; q < cols; q++)
+            dst[off[q]] = src[q];
+        return;
+    }
+    for (int r = 0; r < h->n; r++)
+        _mm512_mask_storeu_ps(dst + h->base[r], h->mask[r], v);
+}
+
+TARGET void fer_gemm_scatter_tile_avx512(const float *c, ptrdiff_t ldc, int mr, int nr,
+                                         const int *off, float *out, ptrdiff_t out_ld)
+{
+    struct half_runs h0, h1;
+    const int n0 = nr < 16 ? nr : 16, n1 = nr > 16 ? nr - 16 : 0;
+    half_runs_of(off, n0, &h0);
+    half_runs_of(off + 16, n1, &h1);
+    for (int r = 0; r < mr; r++) {
+        const float *src = c + r * ldc;
+        float *dst = out + r * out_ld;
+        store_half(&h0, off, n0, _mm512_maskz_loadu_ps(head_mask16(n0), src), src, dst);
+        if (n1 > 0)
+            store_half(&h1, off + 16, n1, _mm512_maskz_loadu_ps(head_mask16(n1), src + 16),
+                       src + 16, dst);
     }
 }

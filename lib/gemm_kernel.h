@@ -69,6 +69,11 @@ struct fer_taps_b {
 void fer_gemm_pack_taps_avx512(const struct fer_taps_b *t, const float *x, int p0, int kc,
                                int j0, int n, float *dst);
 
+/* Rows [0, mr) x columns [0, nr) of the tile c (row stride ldc) stored to
+ * out[r * out_ld + off[q]]: consecutive offsets as masked vector stores. */
+void fer_gemm_scatter_tile_avx512(const float *c, ptrdiff_t ldc, int mr, int nr,
+                                  const int *off, float *out, ptrdiff_t out_ld);
+
 /* C[i][j] = T[j][i] + beta * C[i][j] for i < rows, j < cols (one
  * rounding: a fused multiply-add); beta_zero: C is not read. */
 void fer_gemm_transpose_add_avx512(const float *t, ptrdiff_t ldt, int rows, int cols,
