@@ -22,6 +22,7 @@
 #include "rng.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -343,11 +344,12 @@ START_TEST(test_layers_direct)
 }
 END_TEST
 
-/* Layers whose edge rows read padding are computed by row class, each
- * class's product skipping the kernel rows that fall outside the image
- * (nn_conv.c): sizes from 1 px (only the middle kernel row is real) to
- * 9, 1 image and several (class widths not multiples of 32), strides,
- * a 7 x 7 stem, dilation, groups, against the direct convolution. */
+/* Layers where many taps read padding are computed by tap class
+ * (fer_sgemm_conv_taps), each class's product skipping the kernel rows
+ * and columns that fall outside the image: sizes from 1 px (only the
+ * middle tap is real) to 9, 1 image and several (class widths not
+ * multiples of 32), strides, a 7 x 7 stem, dilation, groups, against the
+ * direct convolution. */
 static const struct fer_conv2d_spec padded_layers[] = {
     {8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},  /* 3 x 3 padding 1 */
     {40, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0}, /* many channels, K over 128 */
@@ -359,7 +361,7 @@ static const struct fer_conv2d_spec padded_layers[] = {
     {8, 8, 5, 5, 1, 1, 1, 1, 1, 1, 1, 0},   /* padding below kernel - 1 */
 };
 
-START_TEST(test_padded_rows_direct)
+START_TEST(test_padding_taps_direct)
 {
     static const int images[] = {1, 3};
     for (size_t i = 0; i < sizeof padded_layers / sizeof padded_layers[0]; i++)
@@ -376,6 +378,65 @@ START_TEST(test_padded_rows_direct)
                               "layer %zu, %d px, %d images: input gradient error %g", i,
                               px, images[n], dx_err);
             }
+}
+END_TEST
+
+/* The forward and input gradient of one padded layer, N images of H x W,
+ * at `threads` threads: y then dx appended to out (numel y + numel x). */
+static void padded_layer_run(const struct fer_conv2d_spec *spec, int N, int H, int W,
+                             int threads, float *out)
+{
+    ck_assert_int_eq(fer_nn_set_threads(threads), 0);
+    struct fer_conv2d c;
+    ck_assert_int_eq(fer_conv2d_init(&c, spec), 0);
+    int OH, OW;
+    ck_assert_int_eq(fer_conv2d_output_size(&c, H, W, &OH, &OW), 0);
+    struct fer_rng r;
+    fer_rng_seed(&r, 5);
+    struct fer_tensor x, y, dx;
+    ck_assert_int_eq(fer_tensor_alloc(&x, 4, (int[]){N, spec->in_channels, H, W}), 0);
+    ck_assert_int_eq(fer_tensor_alloc(&dx, 4, (int[]){N, spec->in_channels, H, W}), 0);
+    ck_assert_int_eq(fer_tensor_alloc(&y, 4, (int[]){N, spec->out_channels, OH, OW}), 0);
+    for (size_t i = 0; i < fer_tensor_numel(&x); i++)
+        x.data[i] = (float)fer_rng_normal(&r);
+    for (size_t i = 0; i < fer_tensor_numel(&c.weight); i++)
+        c.weight.data[i] = (float)fer_rng_normal(&r);
+    struct fer_arena *a = fer_arena_new(0);
+    ck_assert_int_eq(fer_conv2d_forward(&c, &x, &y, a), 0);
+    ck_assert_int_eq(fer_conv2d_backward(&c, &x, &y, &dx, a), 0);
+    memcpy(out, y.data, sizeof(float) * fer_tensor_numel(&y));
+    memcpy(out + fer_tensor_numel(&y), dx.data, sizeof(float) * fer_tensor_numel(&dx));
+    fer_arena_free(a);
+    fer_tensor_free(&x);
+    fer_tensor_free(&y);
+    fer_tensor_free(&dx);
+    fer_conv2d_free(&c);
+}
+
+/* The tap classes split their products over the threads by tiles only:
+ * the same bits at 1, 2 and 3 threads (sizes where classes have tens to
+ * hundreds of columns, several K blocks, and products large enough to
+ * be shared). */
+START_TEST(test_padding_taps_same_bits_for_threads)
+{
+    static const struct fer_conv2d_spec spec = {64, 72, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0};
+    static const int sizes[] = {4, 7};
+    for (int si = 0; si < 2; si++) {
+        const int N = 9, px = sizes[si];
+        const size_t n = (size_t)N * (72 + 64) * px * px;
+        float *one = malloc(n * sizeof(float)), *more = malloc(n * sizeof(float));
+        ck_assert_ptr_nonnull(one);
+        ck_assert_ptr_nonnull(more);
+        padded_layer_run(&spec, N, px, px, 1, one);
+        for (int t = 2; t <= 3; t++) {
+            padded_layer_run(&spec, N, px, px, t, more);
+            ck_assert_msg(memcmp(one, more, n * sizeof(float)) == 0,
+                          "%d px: results differ at %d threads", px, t);
+        }
+        free(one);
+        free(more);
+    }
+    fer_nn_set_threads(1);
 }
 END_TEST
 
@@ -409,7 +470,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_product_bitwise);
     tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_layers_direct);
-    tcase_add_test(tc, test_padded_rows_direct);
+    tcase_add_test(tc, test_padding_taps_direct);
+    tcase_add_test(tc, test_padding_taps_same_bits_for_threads);
     tcase_add_test(tc, test_layers_openblas);
     suite_add_tcase(s, tc);
     return s;
