@@ -241,6 +241,105 @@ START_TEST(test_bad_arguments)
 }
 END_TEST
 
+/* fer_sgemm_conv_taps for an M-row, tap-major A and shape s (output
+ * images out_stride floats apart, channel planes ldc apart), against
+ * the double-precision product of A (reordered back) and im2col: the
+ * worst error relative to the sum of |products|. Also checks that the
+ * floats between outputs are left alone. */
+static double taps_error(const struct fer_conv_shape *s, int M, ptrdiff_t ldc,
+                         ptrdiff_t out_stride, struct fer_rng *r)
+{
+    const int C = s->channels, kk = s->kernel_h * s->kernel_w, K = C * kk;
+    const ptrdiff_t P = (ptrdiff_t)s->out_h * s->out_w, N = P * s->images;
+    float *x = random_floats((size_t)s->image_stride * s->images, r);
+    float *at = random_floats((size_t)M * (K + 3), r); /* lda = K + 3 */
+    float *col = im2col_plain(s, x);
+    const size_t ny = (size_t)out_stride * s->images;
+    float *y = malloc(sizeof(float) * ny);
+    ck_assert_ptr_nonnull(y);
+    for (size_t i = 0; i < ny; i++)
+        y[i] = -7.0f;
+    ck_assert_int_eq(fer_sgemm_conv_taps(M, at, K + 3, s, x, y, ldc, out_stride), 0);
+    double worst = 0;
+    for (int m = 0; m < M; m++)
+        for (ptrdiff_t j = 0; j < N; j++) {
+            double sum = 0, mag = 0;
+            for (int c = 0; c < C; c++)
+                for (int t = 0; t < kk; t++) {
+                    const double p = (double)at[(ptrdiff_t)m * (K + 3) + t * C + c] *
+                                     col[((ptrdiff_t)c * kk + t) * N + j];
+                    sum += p;
+                    mag += fabs(p);
+                }
+            const double got = y[(j / P) * out_stride + m * ldc + j % P];
+            const double e = fabs(got - sum) / (mag + 1e-30);
+            worst = e > worst ? e : worst;
+        }
+    /* Floats between the planes and after the last: untouched. */
+    for (int i = 0; i < s->images; i++)
+        for (ptrdiff_t q = 0; q < out_stride; q++)
+            if (q >= (ptrdiff_t)M * ldc || q % ldc >= P)
+                ck_assert_float_eq(y[i * out_stride + q], -7.0f);
+    free(x);
+    free(at);
+    free(col);
+    free(y);
+    return worst;
+}
+
+/* The tap classes over many geometries: 3 x 3 padding 1 at 1 to 9 px,
+ * stride 2, a 7 x 7 stride-2 stem, dilation, padding below and above
+ * kernel - 1 (no output row wholly in the padding), one image and
+ * several, rows M not a multiple of 8, class widths not multiples of 32,
+ * outputs with gaps between planes and images. */
+START_TEST(test_taps_direct)
+{
+    if (!have_avx512())
+        return;
+    struct fer_rng r;
+    fer_rng_seed(&r, 21);
+    const struct {
+        int C, k, st, pad, dil;
+    } geos[] = {{5, 3, 1, 1, 1}, {16, 3, 1, 1, 1}, {7, 3, 2, 1, 1}, {3, 7, 2, 3, 1},
+                {4, 3, 1, 2, 2}, {6, 5, 1, 1, 1}, {4, 5, 1, 3, 1}, {9, 3, 1, 1, 1}};
+    int tried = 0;
+    for (size_t gi = 0; gi < sizeof geos / sizeof geos[0]; gi++)
+        for (int px = 1; px <= 9; px++)
+            for (int images = 1; images <= 3; images += 2) {
+                struct fer_conv_shape s;
+                if (!make_shape(&s, geos[gi].C, px, px + 1, geos[gi].k, geos[gi].st,
+                                geos[gi].pad, geos[gi].dil, images))
+                    continue;
+                if (fer_conv_padding_fraction(&s) <= 0)
+                    continue;
+                const int M = 11 + (int)gi;
+                const ptrdiff_t P = (ptrdiff_t)s.out_h * s.out_w;
+                const double e = taps_error(&s, M, P + 2, M * (P + 2) + 3, &r);
+                ck_assert_msg(e < 1e-6, "geometry %zu, %d px, %d images: error %g", gi, px,
+                              images, e);
+                tried++;
+            }
+    ck_assert_int_gt(tried, 100);
+}
+END_TEST
+
+/* Which shapes the classes take: the fraction of padding products, 0
+ * where an output row reads only padding. */
+START_TEST(test_padding_fraction)
+{
+    if (!have_avx512())
+        return;
+    struct fer_conv_shape s;
+    ck_assert(make_shape(&s, 8, 4, 4, 3, 1, 1, 1, 2));
+    /* ((3 * 4 - 2) / (3 * 4))^2 of the products are real. */
+    ck_assert_double_eq_tol(fer_conv_padding_fraction(&s), 1.0 - 100.0 / 144.0, 1e-12);
+    ck_assert(make_shape(&s, 8, 4, 4, 1, 1, 0, 1, 2));
+    ck_assert_double_eq(fer_conv_padding_fraction(&s), 0.0);
+    ck_assert(make_shape(&s, 8, 2, 2, 3, 1, 3, 1, 1)); /* rows wholly in the padding */
+    ck_assert_double_eq(fer_conv_padding_fraction(&s), 0.0);
+}
+END_TEST
+
 /* A whole layer's forward and backward against a direct convolution in
  * double precision; groups and depthwise go through fer_sgemm_conv one
  * group at a time. */
@@ -359,6 +458,8 @@ static const struct fer_conv2d_spec padded_layers[] = {
     {6, 7, 3, 3, 1, 1, 2, 2, 2, 2, 1, 0},   /* dilation 2 */
     {16, 8, 3, 3, 1, 1, 1, 1, 1, 1, 2, 0},  /* groups */
     {8, 8, 5, 5, 1, 1, 1, 1, 1, 1, 1, 0},   /* padding below kernel - 1 */
+    {128, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0}, /* large enough for the classes */
+    {128, 136, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1}, /* the same, stride 2, bias */
 };
 
 START_TEST(test_padding_taps_direct)
@@ -414,16 +515,16 @@ static void padded_layer_run(const struct fer_conv2d_spec *spec, int N, int H, i
 }
 
 /* The tap classes split their products over the threads by tiles only:
- * the same bits at 1, 2 and 3 threads (sizes where classes have tens to
- * hundreds of columns, several K blocks, and products large enough to
- * be shared). */
+ * the same bits at 1, 2 and 3 threads (a layer the classes take, forward
+ * and input gradient, at sizes where classes have tens to hundreds of
+ * columns, several K blocks, and products large enough to be shared). */
 START_TEST(test_padding_taps_same_bits_for_threads)
 {
-    static const struct fer_conv2d_spec spec = {64, 72, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0};
+    static const struct fer_conv2d_spec spec = {128, 136, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0};
     static const int sizes[] = {4, 7};
     for (int si = 0; si < 2; si++) {
         const int N = 9, px = sizes[si];
-        const size_t n = (size_t)N * (72 + 64) * px * px;
+        const size_t n = (size_t)N * (136 + 128) * px * px;
         float *one = malloc(n * sizeof(float)), *more = malloc(n * sizeof(float));
         ck_assert_ptr_nonnull(one);
         ck_assert_ptr_nonnull(more);
@@ -470,6 +571,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_product_bitwise);
     tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_layers_direct);
+    tcase_add_test(tc, test_taps_direct);
+    tcase_add_test(tc, test_padding_fraction);
     tcase_add_test(tc, test_padding_taps_direct);
     tcase_add_test(tc, test_padding_taps_same_bits_for_threads);
     tcase_add_test(tc, test_layers_openblas);
