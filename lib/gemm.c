@@ -560,22 +560,17 @@ int fer_sgemm_conv(int M, const float *A, int lda, const struct fer_conv_shape *
     return with_buffers(&j, sgemm_ours);
 }
 
-/* Tap classes (fer_sgemm_conv_taps). Along one axis, output positions
- * [o0, o1) whose kernel taps [lo, hi) read the image, the others the
- * padding. The input position o * stride - pad + t * dil grows with both
- * o and t, so each position's valid taps are an interval, and lo and hi
- * never grow with o: equal intervals are consecutive positions. */
-struct axis_class {
-    int o0, o1, lo, hi;
-};
-
-enum { MAX_AXIS_CLASSES = 16 };
+/* Tap classes (fer_sgemm_conv_taps, gemm.h). The input position o *
+ * stride - pad + t * dil grows with both o and t, so each position's
+ * valid taps are an interval, and lo and hi never grow with o: equal
+ * intervals are consecutive positions. */
+enum { MAX_AXIS_CLASSES = FER_MAX_TAP_RANGES };
 
 /* The classes of one axis; returns their count, *real the valid taps
  * summed over the positions; 0 when a position reads only padding or
  * there are more than MAX_AXIS_CLASSES classes. */
 static int axis_classes(int out, int in, int k, int stride, int pad, int dil,
-                        struct axis_class *cls, long *real)
+                        struct fer_tap_range *cls, long *real)
 {
     int n = 0;
     *real = 0;
@@ -594,9 +589,16 @@ static int axis_classes(int out, int in, int k, int stride, int pad, int dil,
         }
         if (n == MAX_AXIS_CLASSES)
             return 0;
-        cls[n++] = (struct axis_class){o, o + 1, lo, hi};
+        cls[n++] = (struct fer_tap_range){o, o + 1, lo, hi};
     }
     return n;
+}
+
+int fer_conv_tap_ranges(int out, int in, int k, int stride, int pad, int dil,
+                        struct fer_tap_range cls[FER_MAX_TAP_RANGES])
+{
+    long real;
+    return axis_classes(out, in, k, stride, pad, dil, cls, &real);
 }
 
 /* The 32-bit offsets of the taps packer and of the class columns: every
@@ -611,7 +613,7 @@ static int taps_fit(const struct fer_conv_shape *s, ptrdiff_t out_stride)
 double fer_conv_padding_fraction(const struct fer_conv_shape *s)
 {
     pthread_once(&choose_once, choose);
-    struct axis_class rows[MAX_AXIS_CLASSES], cols[MAX_AXIS_CLASSES];
+    struct fer_tap_range rows[MAX_AXIS_CLASSES], cols[MAX_AXIS_CLASSES];
     long rreal, creal;
     if (!use_ours || s->out_h < 1 || s->out_w < 1 || s->images < 1 ||
         !taps_fit(s, (ptrdiff_t)s->out_h * s->out_w) ||
@@ -633,7 +635,7 @@ struct taps_call {
     const float *A, *x;
     float *C;
     ptrdiff_t ldc, out_stride;
-    struct axis_class rows[MAX_AXIS_CLASSES], cols[MAX_AXIS_CLASSES];
+    struct fer_tap_range rows[MAX_AXIS_CLASSES], cols[MAX_AXIS_CLASSES];
     int nrows, ncols;
 };
 
@@ -642,8 +644,8 @@ struct taps_call {
  * runs of whole kernel rows are contiguous and merged. Each run is cut
  * into equal blocks of at most KC_MAX that depend on the shape alone.
  * Returns the block count. */
-static int class_kblocks(const struct fer_conv_shape *s, const struct axis_class *r,
-                         const struct axis_class *c, int *kb)
+static int class_kblocks(const struct fer_conv_shape *s, const struct fer_tap_range *r,
+                         const struct fer_tap_range *c, int *kb)
 {
     const int C = s->channels, KW = s->kernel_w, whole = c->lo == 0 && c->hi == KW;
     int n = 0;
@@ -698,7 +700,7 @@ static void transpose_columns(const struct fer_conv_shape *s, const float *x, in
 
 /* The source of the classes of column class c: x, or the transposed
  * copy of its columns in buf->t. */
-static int class_source_of(const struct taps_call *t, const struct axis_class *c,
+static int class_source_of(const struct taps_call *t, const struct fer_tap_range *c,
                            struct buffers *buf, struct class_source *src)
 {
     const struct fer_conv_shape *s = t->s;
@@ -740,7 +742,7 @@ static int run_taps(struct job *jj, struct buffers *buf)
     int *shift = buf->idx, *off = shift + KH * KW, *out_off = off + max_nc;
     int *kb = out_off + max_nc;
     for (int b = 0; b < t->ncols; b++) {
-        const struct axis_class *c = &t->cols[b];
+        const struct fer_tap_range *c = &t->cols[b];
         struct class_source src;
         if (class_source_of(t, c, buf, &src) < 0)
             return -1;
@@ -749,7 +751,7 @@ static int run_taps(struct job *jj, struct buffers *buf)
                 shift[ki * KW + kj] = ki * s->dilation_h * src.row_step +
                                       kj * s->dilation_w * src.col_step;
         for (int a = 0; a < t->nrows; a++) {
-            const struct axis_class *r = &t->rows[a];
+            const struct fer_tap_range *r = &t->rows[a];
             int nc = 0;
             for (int img = 0; img < s->images; img++)
                 for (int oh = r->o0; oh < r->o1; oh++)

@@ -104,6 +104,19 @@ int fer_sgemm_conv_taps(int M, const float *A, int lda, const struct fer_conv_sh
  * than 16 row or column classes, offsets past 32 bits). */
 double fer_conv_padding_fraction(const struct fer_conv_shape *s);
 
+/* Along one axis of a convolution (out positions, in pixels, kernel k):
+ * the output positions [o0, o1) whose kernel taps [lo, hi) read the
+ * image, the others the padding; consecutive positions with the same
+ * taps form one range. Returns the count of ranges, 0 when a position
+ * reads only padding or there would be more than FER_MAX_TAP_RANGES.
+ * A tap class of fer_sgemm_conv_taps is a row range times a column range. */
+struct fer_tap_range {
+    int o0, o1, lo, hi;
+};
+#define FER_MAX_TAP_RANGES 16
+int fer_conv_tap_ranges(int out, int in, int k, int stride, int pad, int dil,
+                        struct fer_tap_range cls[FER_MAX_TAP_RANGES]);
+
 /* The code a large product would run: "avx512" or "openblas". */
 const char *fer_sgemm_backend(void);
 

@@ -18,8 +18,10 @@
  * gradient of a
  * stride-1 convolution is itself a convolution of dy with the rotated,
  * transposed weights, computed the same way, which moves far less memory
- * than a column gradient folded back by col2im. The weight gradient, the
- * other input gradients, groups of fewer than 32 rows (channels x taps:
+ * than a column gradient folded back by col2im. The weight gradient of
+ * those layers with at least 25% padding products (4 px) is summed by
+ * tap class too, over the valid taps only. The other weight gradients,
+ * the other input gradients, groups of fewer than 32 rows (channels x taps:
  * a 1-channel first layer, depthwise), and everything under
  * FER_GEMM=openblas use im2col (several images per GEMM when the output
  * is small) + fer_sgemm.

@@ -343,8 +343,19 @@ END_TEST
 /* A whole layer's forward and backward against a direct convolution in
  * double precision; groups and depthwise go through fer_sgemm_conv one
  * group at a time. */
+static double layer_error_dw(const struct fer_conv2d_spec *spec, int N, int H, int W,
+                             double *dx_err, double *dw_err);
+
 static double layer_error(const struct fer_conv2d_spec *spec, int N, int H, int W,
                           double *dx_err)
+{
+    double dw_err;
+    return layer_error_dw(spec, N, H, W, dx_err, &dw_err);
+}
+
+/* ... and the weight gradient's error, relative to its largest entry. */
+static double layer_error_dw(const struct fer_conv2d_spec *spec, int N, int H, int W,
+                             double *dx_err, double *dw_err)
 {
     struct fer_conv2d c;
     ck_assert_int_eq(fer_conv2d_init(&c, spec), 0);
@@ -371,7 +382,9 @@ static double layer_error(const struct fer_conv2d_spec *spec, int N, int H, int 
     double worst = 0;
     /* dx of sum(y * y) / 2 is the backward of dy = y. */
     double *dxd = calloc(fer_tensor_numel(&x), sizeof(double));
+    double *dwd = calloc(fer_tensor_numel(&c.weight), sizeof(double));
     ck_assert_ptr_nonnull(dxd);
+    ck_assert_ptr_nonnull(dwd);
     for (int n = 0; n < N; n++)
         for (int o = 0; o < spec->out_channels; o++)
             for (int i = 0; i < OH; i++)
@@ -401,9 +414,12 @@ static double layer_error(const struct fer_conv2d_spec *spec, int N, int H, int 
                                 const int ih = i * st - pad + ki * dil;
                                 const int iw = j * st - pad + kj * dil;
                                 const int xc = n * spec->in_channels + g * Cg + ch;
-                                if (ih >= 0 && ih < H && iw >= 0 && iw < W)
+                                if (ih >= 0 && ih < H && iw >= 0 && iw < W) {
                                     dxd[(xc * H + ih) * W + iw] +=
                                         got * c.weight.data[((o * Cg + ch) * k + ki) * k + kj];
+                                    dwd[((o * Cg + ch) * k + ki) * k + kj] +=
+                                        got * x.data[(xc * H + ih) * W + iw];
+                                }
                             }
                 }
     ck_assert_int_eq(fer_conv2d_backward(&c, &x, &y, &dx, a), 0);
@@ -415,6 +431,15 @@ static double layer_error(const struct fer_conv2d_spec *spec, int N, int H, int 
         dworst = e > dworst ? e : dworst;
     }
     *dx_err = dworst;
+    double wworst = 0, wscale = 0;
+    for (size_t i = 0; i < fer_tensor_numel(&c.weight); i++)
+        wscale = fabs(dwd[i]) > wscale ? fabs(dwd[i]) : wscale;
+    for (size_t i = 0; i < fer_tensor_numel(&c.weight); i++) {
+        const double e = fabs(c.weight_grad.data[i] - dwd[i]) / (wscale + 1e-30);
+        wworst = e > wworst ? e : wworst;
+    }
+    *dw_err = wworst;
+    free(dwd);
     free(dxd);
     fer_arena_free(a);
     fer_tensor_free(&x);
@@ -472,7 +497,11 @@ START_TEST(test_padding_taps_direct)
                 const int span = sp->dilation_h * (sp->kernel_h - 1) + 1;
                 if (px + 2 * sp->pad_h < span)
                     continue;
-                double dx_err, err = layer_error(sp, images[n], px, px + 2, &dx_err);
+                double dx_err, dw_err;
+                double err = layer_error_dw(sp, images[n], px, px + 2, &dx_err, &dw_err);
+                ck_assert_msg(dw_err < 1e-5,
+                              "layer %zu, %d px, %d images: weight gradient error %g", i,
+                              px, images[n], dw_err);
                 ck_assert_msg(err < 1e-6, "layer %zu, %d px, %d images: forward error %g",
                               i, px, images[n], err);
                 ck_assert_msg(dx_err < 1e-5,
@@ -482,8 +511,8 @@ START_TEST(test_padding_taps_direct)
 }
 END_TEST
 
-/* The forward and input gradient of one padded layer, N images of H x W,
- * at `threads` threads: y then dx appended to out (numel y + numel x). */
+/* The forward, input and weight gradients of one padded layer, N images
+ * of H x W, at `threads` threads: y, dx and dw one after another in out. */
 static void padded_layer_run(const struct fer_conv2d_spec *spec, int N, int H, int W,
                              int threads, float *out)
 {
@@ -507,6 +536,8 @@ static void padded_layer_run(const struct fer_conv2d_spec *spec, int N, int H, i
     ck_assert_int_eq(fer_conv2d_backward(&c, &x, &y, &dx, a), 0);
     memcpy(out, y.data, sizeof(float) * fer_tensor_numel(&y));
     memcpy(out + fer_tensor_numel(&y), dx.data, sizeof(float) * fer_tensor_numel(&dx));
+    memcpy(out + fer_tensor_numel(&y) + fer_tensor_numel(&dx), c.weight_grad.data,
+           sizeof(float) * fer_tensor_numel(&c.weight_grad));
     fer_arena_free(a);
     fer_tensor_free(&x);
     fer_tensor_free(&y);
@@ -515,8 +546,8 @@ static void padded_layer_run(const struct fer_conv2d_spec *spec, int N, int H, i
 }
 
 /* The tap classes split their products over the threads by tiles only:
- * the same bits at 1, 2 and 3 threads (a layer the classes take, forward
- * and input gradient, at sizes where classes have tens to hundreds of
+ * the same bits at 1, 2 and 3 threads (a layer the classes take, forward,
+ * input and weight gradients, at sizes where classes have tens to hundreds of
  * columns, several K blocks, and products large enough to be shared). */
 START_TEST(test_padding_taps_same_bits_for_threads)
 {
@@ -524,7 +555,7 @@ START_TEST(test_padding_taps_same_bits_for_threads)
     static const int sizes[] = {4, 7};
     for (int si = 0; si < 2; si++) {
         const int N = 9, px = sizes[si];
-        const size_t n = (size_t)N * (136 + 128) * px * px;
+        const size_t n = (size_t)N * (136 + 128) * px * px + 136 * 128 * 9;
         float *one = malloc(n * sizeof(float)), *more = malloc(n * sizeof(float));
         ck_assert_ptr_nonnull(one);
         ck_assert_ptr_nonnull(more);
