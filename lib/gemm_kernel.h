@@ -59,7 +59,7 @@ void fer_gemm_pack_conv_avx512(const struct fer_conv_shape *s, const float *x, i
  * p % channels (A's tap-major column p). */
 struct fer_taps_b {
     const int *off;   /* N offsets: each column's tap (0, 0) input, from x */
-    const int *shift; /* per tap ki * kernel_w + kj: ki * dil_h * width + kj * dil_w */
+    const int *shift; /* per tap ki * kernel_w + kj: its offset from tap (0, 0) */
     int N, channels;
     int plane;        /* height * width */
 };

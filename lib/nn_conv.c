@@ -386,7 +386,7 @@ static void add_bias(const struct fer_conv2d *c, struct fer_tensor *y, int N, pt
  * them, and its results are copied out to their places once per K
  * products. Forward, 3 x 3 padding 1, 1 thread, CPU time best of 3 x 40,
  * classes vs plain: 4 px 512 ch 1.24x faster, 7 px 256 ch 1.12x, 8 px
- * 128 -> 256 1.04x, 14 px 128 ch 1.03x (9.3% padding); slower: 16 px
+ * 128 -> 256 1.02-1.04x, 14 px 128 ch 1.01-1.03x (9.3% padding); slower: 16 px
  * 64 -> 128 (K = 576) 0.93x, 28 px 64 ch 0.89x. */
 static const double TAPS_MIN_PADDING = 0.09;
 enum { TAPS_MIN_ROWS = 128, TAPS_MIN_K = 1024 };
