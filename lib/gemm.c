@@ -84,6 +84,10 @@ const char *fer_sgemm_backend(void)
 struct buffers {
     float *a, *c;
     size_t a_cap, c_cap;
+    int *idx;            /* fer_sgemm_conv_taps's offsets and K blocks */
+    size_t idx_cap;
+    float *t;            /* and its transposed input columns */
+    size_t t_cap;
     float *b[FER_PARALLEL_MAX];
     size_t b_cap[FER_PARALLEL_MAX];
 };
@@ -103,10 +107,25 @@ static int reserve(float **p, size_t *cap, size_t n)
     return 0;
 }
 
+static int reserve_ints(int **p, size_t *cap, size_t n)
+{
+    if (n <= *cap)
+        return 0;
+    free(*p);
+    *cap = 0;
+    *p = malloc(n * sizeof(int));
+    if (*p == NULL)
+        return fer_fail("sgemm: out of memory for %zu offsets", n);
+    *cap = n;
+    return 0;
+}
+
 static void release(struct buffers *b)
 {
     free(b->a);
     free(b->c);
+    free(b->idx);
+    free(b->t);
     for (int i = 0; i < FER_PARALLEL_MAX; i++)
         free(b->b[i]);
 }
@@ -125,6 +144,11 @@ struct job {
     int n2, nblocks;     /* N block width (a multiple of NR) and count */
     int mrows, mchunks;  /* M chunk height (a multiple of MR) and count */
     const struct fer_conv_shape *conv; /* B is cols(B) of this shape (gemm.h) */
+    const struct fer_taps_b *taps; /* B is a tap class's columns of B */
+    float *out;          /* taps: where column j of row r goes, at out[r * out_ld + */
+    ptrdiff_t out_ld;    /* out_off[j]]; C is then scratch between K blocks */
+    const int *out_off;
+    const int *kb;       /* set: the K blocks, nkb pairs (first column, count) */
     ptrdiff_t cimg;      /* > 0: C column j at (j / cP) * cimg + j % cP */
     int cP;
     float **bbuf;        /* one B block per part */
@@ -149,9 +173,17 @@ static void loop(const struct job *j, long n, fer_parallel_fn fn, void *ctx)
         fer_parallel_for(n, fn, ctx);
 }
 
-static inline int kblock_start(const struct job *j, int p)
+/* K block p: columns [*p0, *p0 + *kc) of A, rows of B. Without a list,
+ * nkb equal blocks that depend on K alone. */
+static inline void kblock(const struct job *j, int p, int *p0, int *kc)
 {
-    return (int)((long)j->K * p / j->nkb);
+    if (j->kb) {
+        *p0 = j->kb[2 * p];
+        *kc = j->kb[2 * p + 1];
+        return;
+    }
+    *p0 = (int)((long)j->K * p / j->nkb);
+    *kc = (int)((long)j->K * (p + 1) / j->nkb) - *p0;
 }
 
 /* Copy an m x nr tile between buf (row stride NR) and C columns col ..
@@ -203,6 +235,28 @@ static void tile(const struct job *j, int kc, const float *ap, const float *arow
         tile_copy(j, buf, i, col, mr, nr, 1);
 }
 
+/* A tile of a tap class's product: computed in place in the scratch C
+ * over K blocks, or, with one K block, in a buffer on the stack; after
+ * the last block, copied out while it is in L1 (a separate pass over the
+ * scratch cost 5-11% of a small forward). */
+static void tile_taps(const struct job *j, int kc, const float *ap, const float *arows,
+                      const float *b, int i, int col, int mr, int nr, float beta,
+                      int beta_zero, int last)
+{
+    float buf[MR * NR];
+    const int one = j->nkb == 1;
+    float *c = one ? buf : j->C + (ptrdiff_t)i * j->ldc + col;
+    const ptrdiff_t ldc = one ? NR : j->ldc;
+    if (j->direct_a && mr == MR)
+        fer_gemm_kernel_rows_avx512(kc, arows, j->lda, b, c, ldc, mr, nr, j->alpha, beta,
+                                    beta_zero);
+    else
+        fer_gemm_kernel_avx512(kc, ap, b, c, ldc, mr, nr, j->alpha, beta, beta_zero);
+    if (last)
+        fer_gemm_scatter_tile_avx512(c, ldc, mr, nr, j->out_off + col,
+                                     j->out + (ptrdiff_t)i * j->out_ld, j->out_ld);
+}
+
 static void run_items(void *ctx, long begin, long end)
 {
     struct job *j = ctx;
@@ -222,10 +276,13 @@ static void run_items(void *ctx, long begin, long end)
         const int n = j->N - j0 < j->n2 ? j->N - j0 : j->n2;
         const int m = j->M - i0 < j->mrows ? j->M - i0 : j->mrows;
         for (int p = 0; p < j->nkb; p++) {
-            const int p0 = kblock_start(j, p), kc = kblock_start(j, p + 1) - p0;
+            int p0, kc;
+            kblock(j, p, &p0, &kc);
             const float beta = p == 0 ? j->beta : 1.0f;
             const int beta_zero = p == 0 && j->beta == 0.0f;
-            if (j->conv)
+            if (j->taps)
+                fer_gemm_pack_taps_avx512(j->taps, j->B, p0, kc, j0, n, bp);
+            else if (j->conv)
                 fer_gemm_pack_conv_avx512(j->conv, j->B, p0, kc, j0, n, bp);
             else
                 fer_gemm_pack_b_avx512(j->tb, j->B, j->ldb, p0, kc, j0, n, bp);
@@ -235,8 +292,12 @@ static void run_items(void *ctx, long begin, long end)
                 const float *arows = j->A + (ptrdiff_t)(i0 + i) * j->lda + p0;
                 for (int jj = 0; jj < n; jj += NR) {
                     const int nr = n - jj < NR ? n - jj : NR;
-                    tile(j, kc, ap, arows, bp + (ptrdiff_t)jj * kc, i0 + i, j0 + jj, mr, nr,
-                         beta, beta_zero);
+                    if (j->taps)
+                        tile_taps(j, kc, ap, arows, bp + (ptrdiff_t)jj * kc, i0 + i, j0 + jj,
+                                  mr, nr, beta, beta_zero, p == j->nkb - 1);
+                    else
+                        tile(j, kc, ap, arows, bp + (ptrdiff_t)jj * kc, i0 + i, j0 + jj, mr,
+                             nr, beta, beta_zero);
                 }
             }
         }
@@ -252,8 +313,14 @@ static int ceil_div(long a, long b)
 static int sgemm_ours(struct job *j, struct buffers *buf)
 {
     const int T = j->serial ? 1 : fer_parallel_threads();
-    j->nkb = ceil_div(j->K, KC_MAX);
-    const int kc_max = ceil_div(j->K, j->nkb);
+    int kc_max = 0;
+    if (j->kb) {
+        for (int p = 0; p < j->nkb; p++)
+            kc_max = j->kb[2 * p + 1] > kc_max ? j->kb[2 * p + 1] : kc_max;
+    } else {
+        j->nkb = ceil_div(j->K, KC_MAX);
+        kc_max = ceil_div(j->K, j->nkb);
+    }
     j->mpad = (ptrdiff_t)ceil_div(j->M, MR) * MR;
 
     /* N blocks: L2-sized, at least one per thread when N allows. */
@@ -289,7 +356,8 @@ static int sgemm_ours(struct job *j, struct buffers *buf)
     j->direct_a = !j->ta;
     const int first = j->direct_a ? j->M / MR * MR : 0;
     for (int p = 0; p < j->nkb && first < j->M; p++) {
-        const int p0 = kblock_start(j, p), kc = kblock_start(j, p + 1) - p0;
+        int p0, kc;
+        kblock(j, p, &p0, &kc);
         fer_gemm_pack_a_avx512(j->ta, j->A, j->lda, first, j->M - first, p0, kc,
                                buf->a + j->mpad * p0 + (ptrdiff_t)first * kc);
     }
@@ -490,4 +558,245 @@ int fer_sgemm_conv(int M, const float *A, int lda, const struct fer_conv_shape *
                     /* Images side by side are an ordinary matrix. */
                     .cimg = out_stride == P || s->images == 1 ? 0 : out_stride, .cP = (int)P};
     return with_buffers(&j, sgemm_ours);
+}
+
+/* Tap classes (fer_sgemm_conv_taps, gemm.h). The input position o *
+ * stride - pad + t * dil grows with both o and t, so each position's
+ * valid taps are an interval, and lo and hi never grow with o: equal
+ * intervals are consecutive positions. */
+enum { MAX_AXIS_CLASSES = FER_MAX_TAP_RANGES };
+
+/* The classes of one axis; returns their count, *real the valid taps
+ * summed over the positions; 0 when a position reads only padding or
+ * there are more than MAX_AXIS_CLASSES classes. */
+static int axis_classes(int out, int in, int k, int stride, int pad, int dil,
+                        struct fer_tap_range *cls, long *real)
+{
+    int n = 0;
+    *real = 0;
+    for (int o = 0; o < out; o++) {
+        const int base = o * stride - pad;
+        const int lo = base >= 0 ? 0 : (-base + dil - 1) / dil;
+        int hi = in - 1 - base < 0 ? 0 : (in - 1 - base) / dil + 1;
+        if (hi > k)
+            hi = k;
+        if (lo >= hi)
+            return 0;
+        *real += hi - lo;
+        if (n > 0 && cls[n - 1].lo == lo && cls[n - 1].hi == hi) {
+            cls[n - 1].o1 = o + 1;
+            continue;
+        }
+        if (n == MAX_AXIS_CLASSES)
+            return 0;
+        cls[n++] = (struct fer_tap_range){o, o + 1, lo, hi};
+    }
+    return n;
+}
+
+int fer_conv_tap_ranges(int out, int in, int k, int stride, int pad, int dil,
+                        struct fer_tap_range cls[FER_MAX_TAP_RANGES])
+{
+    long real;
+    return axis_classes(out, in, k, stride, pad, dil, cls, &real);
+}
+
+/* The 32-bit offsets of the taps packer and of the class columns: every
+ * input and output float of the batch within int range. */
+static int taps_fit(const struct fer_conv_shape *s, ptrdiff_t out_stride)
+{
+    return (double)s->images * s->image_stride < INT_MAX &&
+           (double)s->channels * s->height * s->width < INT_MAX &&
+           (double)s->images * out_stride < INT_MAX;
+}
+
+double fer_conv_padding_fraction(const struct fer_conv_shape *s)
+{
+    pthread_once(&choose_once, choose);
+    struct fer_tap_range rows[MAX_AXIS_CLASSES], cols[MAX_AXIS_CLASSES];
+    long rreal, creal;
+    if (!use_ours || s->out_h < 1 || s->out_w < 1 || s->images < 1 ||
+        !taps_fit(s, (ptrdiff_t)s->out_h * s->out_w) ||
+        !axis_classes(s->out_h, s->height, s->kernel_h, s->stride_h, s->pad_h,
+                      s->dilation_h, rows, &rreal) ||
+        !axis_classes(s->out_w, s->width, s->kernel_w, s->stride_w, s->pad_w, s->dilation_w,
+                      cols, &creal))
+        return 0;
+    return 1.0 - (double)rreal * creal /
+                     ((double)s->out_h * s->kernel_h * s->out_w * s->kernel_w);
+}
+
+/* One call of fer_sgemm_conv_taps; j first, so that with_buffers hands
+ * it back. */
+struct taps_call {
+    struct job j;
+    const struct fer_conv_shape *s;
+    int M, lda;
+    const float *A, *x;
+    float *C;
+    ptrdiff_t ldc, out_stride;
+    struct fer_tap_range rows[MAX_AXIS_CLASSES], cols[MAX_AXIS_CLASSES];
+    int nrows, ncols;
+};
+
+/* A class's K blocks, as (first column of A, count) pairs: per valid
+ * kernel row, the run of its valid taps, all channels (tap-major A);
+ * runs of whole kernel rows are contiguous and merged. Each run is cut
+ * into equal blocks of at most KC_MAX that depend on the shape alone.
+ * Returns the block count. */
+static int class_kblocks(const struct fer_conv_shape *s, const struct fer_tap_range *r,
+                         const struct fer_tap_range *c, int *kb)
+{
+    const int C = s->channels, KW = s->kernel_w, whole = c->lo == 0 && c->hi == KW;
+    int n = 0;
+    for (int ki = r->lo; ki < r->hi;) {
+        const int last = whole ? r->hi : ki + 1; /* kernel rows [ki, last) */
+        const int first = (ki * KW + c->lo) * C;
+        const int len = ((last - 1) * KW + c->hi) * C - first;
+        const int nb = ceil_div(len, KC_MAX);
+        for (int b = 0; b < nb; b++) {
+            const int b0 = (int)((long)len * b / nb), b1 = (int)((long)len * (b + 1) / nb);
+            kb[2 * n] = first + b0;
+            kb[2 * n + 1] = b1 - b0;
+            n++;
+        }
+        ki = last;
+    }
+    return n;
+}
+
+/* Where a class's columns read: x itself, or a transposed copy of the
+ * input columns a narrow class reads. Lane (img, oh, ow) reads tap
+ * (ki, kj) of channel c at x[img * is + c * plane + (oh * SH - PH + ki * DH)
+ * * row_step + (ow * SW - PW - col0 + kj * DW) * col_step]. */
+struct class_source {
+    const float *x;
+    ptrdiff_t is;
+    int plane, row_step, col_step, col0;
+};
+
+/* A class at most this many output columns wide, at stride 1, reads a
+ * transposed copy of its input columns: its lanes then run down the
+ * output rows, consecutive in the copy, where in x they are a row apart
+ * and need a gather (Zen 4: some 40 cycles for 16 floats; with the edge
+ * columns gathered, the packing took 9% of an 8 px forward). */
+enum { NARROW_CLASS = 3 };
+
+/* Input columns [iw0, iw0 + nw) of every image and channel as
+ * t[img][c][iw - iw0][ih]. */
+static void transpose_columns(const struct fer_conv_shape *s, const float *x, int iw0, int nw,
+                              float *t)
+{
+    const int H = s->height, W = s->width;
+    for (int img = 0; img < s->images; img++)
+        for (int c = 0; c < s->channels; c++) {
+            const float *p = x + img * s->image_stride + (ptrdiff_t)c * H * W + iw0;
+            float *q = t + ((ptrdiff_t)img * s->channels + c) * nw * H;
+            for (int ih = 0; ih < H; ih++)
+                for (int w = 0; w < nw; w++)
+                    q[w * H + ih] = p[ih * W + w];
+        }
+}
+
+/* The source of the classes of column class c: x, or the transposed
+ * copy of its columns in buf->t. */
+static int class_source_of(const struct taps_call *t, const struct fer_tap_range *c,
+                           struct buffers *buf, struct class_source *src)
+{
+    const struct fer_conv_shape *s = t->s;
+    if (s->stride_w != 1 || c->o1 - c->o0 > NARROW_CLASS) {
+        *src = (struct class_source){t->x, s->image_stride, s->height * s->width, s->width,
+                                     1, 0};
+        return 0;
+    }
+    const int iw0 = c->o0 - s->pad_w + c->lo * s->dilation_w;
+    const int nw = (c->o1 - 1 - s->pad_w + (c->hi - 1) * s->dilation_w) - iw0 + 1;
+    const ptrdiff_t is = (ptrdiff_t)s->channels * nw * s->height;
+    if (reserve(&buf->t, &buf->t_cap, (size_t)s->images * is) < 0)
+        return -1;
+    transpose_columns(s, t->x, iw0, nw, buf->t);
+    *src = (struct class_source){buf->t, is, nw * s->height, 1, s->height, iw0};
+    return 0;
+}
+
+/* Each class: its columns' input and output offsets, its K blocks, its
+ * product (scratch buf->c between K blocks), scattered tile by tile. */
+static int run_taps(struct job *jj, struct buffers *buf)
+{
+    struct taps_call *t = (struct taps_call *)jj;
+    const struct fer_conv_shape *s = t->s;
+    const int KH = s->kernel_h, KW = s->kernel_w, C = s->channels;
+    const int K = C * KH * KW;
+    int max_nc = 0;
+    for (int a = 0; a < t->nrows; a++)
+        for (int b = 0; b < t->ncols; b++) {
+            const int nc = s->images * (t->rows[a].o1 - t->rows[a].o0) *
+                           (t->cols[b].o1 - t->cols[b].o0);
+            max_nc = nc > max_nc ? nc : max_nc;
+        }
+    const int max_blocks = KH + K / KC_MAX + 2;
+    if (reserve_ints(&buf->idx, &buf->idx_cap,
+                     (size_t)KH * KW + 2 * (size_t)max_nc + 2 * max_blocks) < 0 ||
+        reserve(&buf->c, &buf->c_cap, (size_t)t->M * max_nc) < 0)
+        return -1;
+    int *shift = buf->idx, *off = shift + KH * KW, *out_off = off + max_nc;
+    int *kb = out_off + max_nc;
+    for (int b = 0; b < t->ncols; b++) {
+        const struct fer_tap_range *c = &t->cols[b];
+        struct class_source src;
+        if (class_source_of(t, c, buf, &src) < 0)
+            return -1;
+        for (int ki = 0; ki < KH; ki++)
+            for (int kj = 0; kj < KW; kj++)
+                shift[ki * KW + kj] = ki * s->dilation_h * src.row_step +
+                                      kj * s->dilation_w * src.col_step;
+        for (int a = 0; a < t->nrows; a++) {
+            const struct fer_tap_range *r = &t->rows[a];
+            int nc = 0;
+            for (int img = 0; img < s->images; img++)
+                for (int oh = r->o0; oh < r->o1; oh++)
+                    for (int ow = c->o0; ow < c->o1; ow++, nc++) {
+                        off[nc] = (int)(img * src.is +
+                                        (ptrdiff_t)(oh * s->stride_h - s->pad_h) * src.row_step +
+                                        (ow * s->stride_w - s->pad_w - src.col0) * src.col_step);
+                        out_off[nc] = (int)(img * t->out_stride + (ptrdiff_t)oh * s->out_w + ow);
+                    }
+            const int nkb = class_kblocks(s, r, c, kb);
+            const long kc_total = (long)C * (r->hi - r->lo) * (c->hi - c->lo);
+            const struct fer_taps_b tb = {off, shift, nc, C, src.plane};
+            struct job j = {.M = t->M, .N = nc, .K = K, .alpha = 1.0f, .beta = 0.0f,
+                            .A = t->A, .lda = t->lda, .B = src.x, .C = buf->c, .ldc = nc,
+                            .serial = 2.0 * t->M * nc * kc_total < SERIAL_FLOPS, .taps = &tb,
+                            .kb = kb, .nkb = nkb, .out = t->C, .out_ld = t->ldc,
+                            .out_off = out_off};
+            if (sgemm_ours(&j, buf) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+int fer_sgemm_conv_taps(int M, const float *A, int lda, const struct fer_conv_shape *s,
+                        const float *x, float *C, ptrdiff_t ldc, ptrdiff_t out_stride)
+{
+    const long K = (long)s->channels * s->kernel_h * s->kernel_w;
+    const long P = (long)s->out_h * s->out_w, N = P * s->images;
+    if (M < 0 || K < 1 || P < 1 || s->images < 1 || N > INT_MAX || K > INT_MAX)
+        return fer_fail("sgemm_conv_taps: bad size %d x %ld x %ld", M, N, K);
+    if (lda < K || ldc < P || out_stride < P)
+        return fer_fail("sgemm_conv_taps: strides %d, %td, %td below %ld, %ld, %ld", lda,
+                        ldc, out_stride, K, P, P);
+    if (fer_conv_padding_fraction(s) <= 0 || !taps_fit(s, out_stride) ||
+        (double)M * ldc >= INT_MAX)
+        return 1;
+    if (M == 0)
+        return 0;
+    struct taps_call t = {.s = s, .M = M, .lda = lda, .A = A, .x = x, .C = C, .ldc = ldc,
+                          .out_stride = out_stride};
+    long real;
+    t.nrows = axis_classes(s->out_h, s->height, s->kernel_h, s->stride_h, s->pad_h,
+                           s->dilation_h, t.rows, &real);
+    t.ncols = axis_classes(s->out_w, s->width, s->kernel_w, s->stride_w, s->pad_w,
+                           s->dilation_w, t.cols, &real);
+    return with_buffers(&t.j, run_taps);
 }

@@ -81,6 +81,42 @@ struct fer_conv_shape {
 int fer_sgemm_conv(int M, const float *A, int lda, const struct fer_conv_shape *s,
                    const float *x, float *C, ptrdiff_t ldc, ptrdiff_t out_stride);
 
+/* The same product with the kernel taps that fall on the zero padding
+ * skipped. Output positions fall into classes by which kernel rows and
+ * columns read the image (9 for a 3 x 3 kernel with padding 1: corners,
+ * edges, interior); each class is a product of its own over only its
+ * valid taps, its columns gathered from x with no masks, its result
+ * scattered to its places in C. The weights must be tap-major:
+ * A[r][(ki * kernel_w + kj) * channels + c] (lda >= K), so that a class's
+ * taps of one kernel row are a contiguous run of A's columns, read in
+ * place. Output layout as fer_sgemm_conv (C only written).
+ * Sums are in another order than im2col + fer_sgemm (per class, by tap
+ * then channel, in K blocks that depend on the shape alone): not the same
+ * bits as fer_sgemm_conv, but the same for every thread count.
+ * Returns 0; 1 when fer_conv_padding_fraction(s) is 0 (nothing written);
+ * -1 with fer_error() set on bad sizes or no memory. */
+int fer_sgemm_conv_taps(int M, const float *A, int lda, const struct fer_conv_shape *s,
+                        const float *x, float *C, ptrdiff_t ldc, ptrdiff_t out_stride);
+
+/* The fraction of the products of cols(x) (gemm.h) whose input is padding,
+ * which fer_sgemm_conv_taps skips; 0 when that path does not apply (the
+ * OpenBLAS backend, an output row or column wholly in the padding, more
+ * than 16 row or column classes, offsets past 32 bits). */
+double fer_conv_padding_fraction(const struct fer_conv_shape *s);
+
+/* Along one axis of a convolution (out positions, in pixels, kernel k):
+ * the output positions [o0, o1) whose kernel taps [lo, hi) read the
+ * image, the others the padding; consecutive positions with the same
+ * taps form one range. Returns the count of ranges, 0 when a position
+ * reads only padding or there would be more than FER_MAX_TAP_RANGES.
+ * A tap class of fer_sgemm_conv_taps is a row range times a column range. */
+struct fer_tap_range {
+    int o0, o1, lo, hi;
+};
+#define FER_MAX_TAP_RANGES 16
+int fer_conv_tap_ranges(int out, int in, int k, int stride, int pad, int dil,
+                        struct fer_tap_range cls[FER_MAX_TAP_RANGES]);
+
 /* The code a large product would run: "avx512" or "openblas". */
 const char *fer_sgemm_backend(void);
 

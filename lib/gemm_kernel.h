@@ -52,6 +52,28 @@ struct fer_conv_shape;
 void fer_gemm_pack_conv_avx512(const struct fer_conv_shape *s, const float *x, int p0,
                                int kc, int j0, int n, float *dst);
 
+/* The columns of one tap class of a convolution (fer_sgemm_conv_taps):
+ * column j reads, for tap t and channel c, the input float at
+ * x + off[j] + c * plane + shift[t], which lies inside the image for every
+ * tap the class uses. Row p of the class's B is tap p / channels, channel
+ * p % channels (A's tap-major column p). */
+struct fer_taps_b {
+    const int *off;   /* N offsets: each column's tap (0, 0) input, from x */
+    const int *shift; /* per tap ki * kernel_w + kj: its offset from tap (0, 0) */
+    int N, channels;
+    int plane;        /* height * width */
+};
+
+/* Pack rows [p0, p0 + kc) x columns [j0, j0 + n) of that B into
+ * ceil(n / NR) panels of kc * NR floats; columns past N are 0. */
+void fer_gemm_pack_taps_avx512(const struct fer_taps_b *t, const float *x, int p0, int kc,
+                               int j0, int n, float *dst);
+
+/* Rows [0, mr) x columns [0, nr) of the tile c (row stride ldc) stored to
+ * out[r * out_ld + off[q]]: consecutive offsets as masked vector stores. */
+void fer_gemm_scatter_tile_avx512(const float *c, ptrdiff_t ldc, int mr, int nr,
+                                  const int *off, float *out, ptrdiff_t out_ld);
+
 /* C[i][j] = T[j][i] + beta * C[i][j] for i < rows, j < cols (one
  * rounding: a fused multiply-add); beta_zero: C is not read. */
 void fer_gemm_transpose_add_avx512(const float *t, ptrdiff_t ldt, int rows, int cols,

@@ -9,12 +9,19 @@
  * The forward is one product per group for the whole batch, weights
  * times the im2col matrix, which with our own GEMM (fer_sgemm_conv,
  * gemm.h) is never written: its panels are packed straight from the
- * images and the output lands in place. A 1x1 stride-1 unpadded
- * convolution multiplies the input directly. The input gradient of a
+ * images and the output lands in place. Where many kernel taps fall on
+ * the zero padding (3x3 layers at 14 px and below with at least 128
+ * output channels and K >= 1024: 9-31% of the products), the product is
+ * split by tap class and skips them (fer_sgemm_conv_taps); its sums are
+ * then in another order, the same for every thread count. A 1x1
+ * stride-1 unpadded convolution multiplies the input directly. The input
+ * gradient of a
  * stride-1 convolution is itself a convolution of dy with the rotated,
  * transposed weights, computed the same way, which moves far less memory
- * than a column gradient folded back by col2im. The weight gradient, the
- * other input gradients, groups of fewer than 32 rows (channels x taps:
+ * than a column gradient folded back by col2im. The weight gradient of
+ * those layers with at least 25% padding products (4 px) is summed by
+ * tap class too, over the valid taps only. The other weight gradients,
+ * the other input gradients, groups of fewer than 32 rows (channels x taps:
  * a 1-channel first layer, depthwise), and everything under
  * FER_GEMM=openblas use im2col (several images per GEMM when the output
  * is small) + fer_sgemm.

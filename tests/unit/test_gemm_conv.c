@@ -22,6 +22,7 @@
 #include "rng.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -240,11 +241,121 @@ START_TEST(test_bad_arguments)
 }
 END_TEST
 
+/* fer_sgemm_conv_taps for an M-row, tap-major A and shape s (output
+ * images out_stride floats apart, channel planes ldc apart), against
+ * the double-precision product of A (reordered back) and im2col: the
+ * worst error relative to the sum of |products|. Also checks that the
+ * floats between outputs are left alone. */
+static double taps_error(const struct fer_conv_shape *s, int M, ptrdiff_t ldc,
+                         ptrdiff_t out_stride, struct fer_rng *r)
+{
+    const int C = s->channels, kk = s->kernel_h * s->kernel_w, K = C * kk;
+    const ptrdiff_t P = (ptrdiff_t)s->out_h * s->out_w, N = P * s->images;
+    float *x = random_floats((size_t)s->image_stride * s->images, r);
+    float *at = random_floats((size_t)M * (K + 3), r); /* lda = K + 3 */
+    float *col = im2col_plain(s, x);
+    const size_t ny = (size_t)out_stride * s->images;
+    float *y = malloc(sizeof(float) * ny);
+    ck_assert_ptr_nonnull(y);
+    for (size_t i = 0; i < ny; i++)
+        y[i] = -7.0f;
+    ck_assert_int_eq(fer_sgemm_conv_taps(M, at, K + 3, s, x, y, ldc, out_stride), 0);
+    double worst = 0;
+    for (int m = 0; m < M; m++)
+        for (ptrdiff_t j = 0; j < N; j++) {
+            double sum = 0, mag = 0;
+            for (int c = 0; c < C; c++)
+                for (int t = 0; t < kk; t++) {
+                    const double p = (double)at[(ptrdiff_t)m * (K + 3) + t * C + c] *
+                                     col[((ptrdiff_t)c * kk + t) * N + j];
+                    sum += p;
+                    mag += fabs(p);
+                }
+            const double got = y[(j / P) * out_stride + m * ldc + j % P];
+            const double e = fabs(got - sum) / (mag + 1e-30);
+            worst = e > worst ? e : worst;
+        }
+    /* Floats between the planes and after the last: untouched. */
+    for (int i = 0; i < s->images; i++)
+        for (ptrdiff_t q = 0; q < out_stride; q++)
+            if (q >= (ptrdiff_t)M * ldc || q % ldc >= P)
+                ck_assert_float_eq(y[i * out_stride + q], -7.0f);
+    free(x);
+    free(at);
+    free(col);
+    free(y);
+    return worst;
+}
+
+/* The tap classes over many geometries: 3 x 3 padding 1 at 1 to 9 px,
+ * stride 2, a 7 x 7 stride-2 stem, dilation, padding below and above
+ * kernel - 1 (no output row wholly in the padding), one image and
+ * several, rows M not a multiple of 8, class widths not multiples of 32,
+ * outputs with gaps between planes and images. */
+START_TEST(test_taps_direct)
+{
+    if (!have_avx512())
+        return;
+    struct fer_rng r;
+    fer_rng_seed(&r, 21);
+    const struct {
+        int C, k, st, pad, dil;
+    } geos[] = {{5, 3, 1, 1, 1}, {16, 3, 1, 1, 1}, {7, 3, 2, 1, 1}, {3, 7, 2, 3, 1},
+                {4, 3, 1, 2, 2}, {6, 5, 1, 1, 1}, {4, 5, 1, 3, 1}, {9, 3, 1, 1, 1}};
+    int tried = 0;
+    for (size_t gi = 0; gi < sizeof geos / sizeof geos[0]; gi++)
+        for (int px = 1; px <= 9; px++)
+            for (int images = 1; images <= 3; images += 2) {
+                struct fer_conv_shape s;
+                if (!make_shape(&s, geos[gi].C, px, px + 1, geos[gi].k, geos[gi].st,
+                                geos[gi].pad, geos[gi].dil, images))
+                    continue;
+                if (fer_conv_padding_fraction(&s) <= 0)
+                    continue;
+                const int M = 11 + (int)gi;
+                const ptrdiff_t P = (ptrdiff_t)s.out_h * s.out_w;
+                const double e = taps_error(&s, M, P + 2, M * (P + 2) + 3, &r);
+                ck_assert_msg(e < 1e-6, "geometry %zu, %d px, %d images: error %g", gi, px,
+                              images, e);
+                tried++;
+            }
+    ck_assert_int_gt(tried, 100);
+}
+END_TEST
+
+/* Which shapes the classes take: the fraction of padding products, 0
+ * where an output row reads only padding. */
+START_TEST(test_padding_fraction)
+{
+    if (!have_avx512())
+        return;
+    struct fer_conv_shape s;
+    ck_assert(make_shape(&s, 8, 4, 4, 3, 1, 1, 1, 2));
+    /* ((3 * 4 - 2) / (3 * 4))^2 of the products are real. */
+    ck_assert_double_eq_tol(fer_conv_padding_fraction(&s), 1.0 - 100.0 / 144.0, 1e-12);
+    ck_assert(make_shape(&s, 8, 4, 4, 1, 1, 0, 1, 2));
+    ck_assert_double_eq(fer_conv_padding_fraction(&s), 0.0);
+    ck_assert(make_shape(&s, 8, 2, 2, 3, 1, 3, 1, 1)); /* rows wholly in the padding */
+    ck_assert_double_eq(fer_conv_padding_fraction(&s), 0.0);
+}
+END_TEST
+
 /* A whole layer's forward and backward against a direct convolution in
  * double precision; groups and depthwise go through fer_sgemm_conv one
  * group at a time. */
+static double layer_error_dw(const struct fer_conv2d_spec *spec, int N, int H, int W,
+                             double *dx_err, double *dw_err);
+
 static double layer_error(const struct fer_conv2d_spec *spec, int N, int H, int W,
                           double *dx_err)
+{
+    double dw_err;
+    return layer_error_dw(spec, N, H, W, dx_err, &dw_err);
+}
+
+/* ... and the weight gradient's error, relative to its largest entry. */
+static double layer_error_dw(const struct fer_conv2d_spec *spec, int N, int H, int W,
+                             double *dx_err, double *dw_err)
 {
     struct fer_conv2d c;
     ck_assert_int_eq(fer_conv2d_init(&c, spec), 0);
@@ -271,7 +382,9 @@ static double layer_error(const struct fer_conv2d_spec *spec, int N, int H, int 
     double worst = 0;
     /* dx of sum(y * y) / 2 is the backward of dy = y. */
     double *dxd = calloc(fer_tensor_numel(&x), sizeof(double));
+    double *dwd = calloc(fer_tensor_numel(&c.weight), sizeof(double));
     ck_assert_ptr_nonnull(dxd);
+    ck_assert_ptr_nonnull(dwd);
     for (int n = 0; n < N; n++)
         for (int o = 0; o < spec->out_channels; o++)
             for (int i = 0; i < OH; i++)
@@ -301,9 +414,12 @@ static double layer_error(const struct fer_conv2d_spec *spec, int N, int H, int 
                                 const int ih = i * st - pad + ki * dil;
                                 const int iw = j * st - pad + kj * dil;
                                 const int xc = n * spec->in_channels + g * Cg + ch;
-                                if (ih >= 0 && ih < H && iw >= 0 && iw < W)
+                                if (ih >= 0 && ih < H && iw >= 0 && iw < W) {
                                     dxd[(xc * H + ih) * W + iw] +=
                                         got * c.weight.data[((o * Cg + ch) * k + ki) * k + kj];
+                                    dwd[((o * Cg + ch) * k + ki) * k + kj] +=
+                                        got * x.data[(xc * H + ih) * W + iw];
+                                }
                             }
                 }
     ck_assert_int_eq(fer_conv2d_backward(&c, &x, &y, &dx, a), 0);
@@ -315,6 +431,15 @@ static double layer_error(const struct fer_conv2d_spec *spec, int N, int H, int 
         dworst = e > dworst ? e : dworst;
     }
     *dx_err = dworst;
+    double wworst = 0, wscale = 0;
+    for (size_t i = 0; i < fer_tensor_numel(&c.weight); i++)
+        wscale = fabs(dwd[i]) > wscale ? fabs(dwd[i]) : wscale;
+    for (size_t i = 0; i < fer_tensor_numel(&c.weight); i++) {
+        const double e = fabs(c.weight_grad.data[i] - dwd[i]) / (wscale + 1e-30);
+        wworst = e > wworst ? e : wworst;
+    }
+    *dw_err = wworst;
+    free(dwd);
     free(dxd);
     fer_arena_free(a);
     fer_tensor_free(&x);
@@ -340,6 +465,110 @@ START_TEST(test_layers_direct)
         ck_assert_msg(err < 1e-6, "layer %zu: forward error %g", i, err);
         ck_assert_msg(dx_err < 1e-5, "layer %zu: input gradient error %g", i, dx_err);
     }
+}
+END_TEST
+
+/* Layers where many taps read padding are computed by tap class
+ * (fer_sgemm_conv_taps), each class's product skipping the kernel rows
+ * and columns that fall outside the image: sizes from 1 px (only the
+ * middle tap is real) to 9, 1 image and several (class widths not
+ * multiples of 32), strides, a 7 x 7 stem, dilation, groups, against the
+ * direct convolution. */
+static const struct fer_conv2d_spec padded_layers[] = {
+    {8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},  /* 3 x 3 padding 1 */
+    {40, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0}, /* many channels, K over 128 */
+    {4, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0},   /* K = 36, 5 output rows */
+    {8, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0},  /* stride 2 */
+    {3, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1, 1},  /* stem: 3 top and 3 bottom classes */
+    {6, 7, 3, 3, 1, 1, 2, 2, 2, 2, 1, 0},   /* dilation 2 */
+    {16, 8, 3, 3, 1, 1, 1, 1, 1, 1, 2, 0},  /* groups */
+    {8, 8, 5, 5, 1, 1, 1, 1, 1, 1, 1, 0},   /* padding below kernel - 1 */
+    {128, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0}, /* large enough for the classes */
+    {128, 136, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1}, /* the same, stride 2, bias */
+};
+
+START_TEST(test_padding_taps_direct)
+{
+    static const int images[] = {1, 3};
+    for (size_t i = 0; i < sizeof padded_layers / sizeof padded_layers[0]; i++)
+        for (int px = 1; px <= 9; px++)
+            for (int n = 0; n < 2; n++) {
+                const struct fer_conv2d_spec *sp = &padded_layers[i];
+                const int span = sp->dilation_h * (sp->kernel_h - 1) + 1;
+                if (px + 2 * sp->pad_h < span)
+                    continue;
+                double dx_err, dw_err;
+                double err = layer_error_dw(sp, images[n], px, px + 2, &dx_err, &dw_err);
+                ck_assert_msg(dw_err < 1e-5,
+                              "layer %zu, %d px, %d images: weight gradient error %g", i,
+                              px, images[n], dw_err);
+                ck_assert_msg(err < 1e-6, "layer %zu, %d px, %d images: forward error %g",
+                              i, px, images[n], err);
+                ck_assert_msg(dx_err < 1e-5,
+                              "layer %zu, %d px, %d images: input gradient error %g", i,
+                              px, images[n], dx_err);
+            }
+}
+END_TEST
+
+/* The forward, input and weight gradients of one padded layer, N images
+ * of H x W, at `threads` threads: y, dx and dw one after another in out. */
+static void padded_layer_run(const struct fer_conv2d_spec *spec, int N, int H, int W,
+                             int threads, float *out)
+{
+    ck_assert_int_eq(fer_nn_set_threads(threads), 0);
+    struct fer_conv2d c;
+    ck_assert_int_eq(fer_conv2d_init(&c, spec), 0);
+    int OH, OW;
+    ck_assert_int_eq(fer_conv2d_output_size(&c, H, W, &OH, &OW), 0);
+    struct fer_rng r;
+    fer_rng_seed(&r, 5);
+    struct fer_tensor x, y, dx;
+    ck_assert_int_eq(fer_tensor_alloc(&x, 4, (int[]){N, spec->in_channels, H, W}), 0);
+    ck_assert_int_eq(fer_tensor_alloc(&dx, 4, (int[]){N, spec->in_channels, H, W}), 0);
+    ck_assert_int_eq(fer_tensor_alloc(&y, 4, (int[]){N, spec->out_channels, OH, OW}), 0);
+    for (size_t i = 0; i < fer_tensor_numel(&x); i++)
+        x.data[i] = (float)fer_rng_normal(&r);
+    for (size_t i = 0; i < fer_tensor_numel(&c.weight); i++)
+        c.weight.data[i] = (float)fer_rng_normal(&r);
+    struct fer_arena *a = fer_arena_new(0);
+    ck_assert_int_eq(fer_conv2d_forward(&c, &x, &y, a), 0);
+    ck_assert_int_eq(fer_conv2d_backward(&c, &x, &y, &dx, a), 0);
+    memcpy(out, y.data, sizeof(float) * fer_tensor_numel(&y));
+    memcpy(out + fer_tensor_numel(&y), dx.data, sizeof(float) * fer_tensor_numel(&dx));
+    memcpy(out + fer_tensor_numel(&y) + fer_tensor_numel(&dx), c.weight_grad.data,
+           sizeof(float) * fer_tensor_numel(&c.weight_grad));
+    fer_arena_free(a);
+    fer_tensor_free(&x);
+    fer_tensor_free(&y);
+    fer_tensor_free(&dx);
+    fer_conv2d_free(&c);
+}
+
+/* The tap classes split their products over the threads by tiles only:
+ * the same bits at 1, 2 and 3 threads (a layer the classes take, forward,
+ * input and weight gradients, at sizes where classes have tens to hundreds of
+ * columns, several K blocks, and products large enough to be shared). */
+START_TEST(test_padding_taps_same_bits_for_threads)
+{
+    static const struct fer_conv2d_spec spec = {128, 136, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0};
+    static const int sizes[] = {4, 7};
+    for (int si = 0; si < 2; si++) {
+        const int N = 9, px = sizes[si];
+        const size_t n = (size_t)N * (136 + 128) * px * px + 136 * 128 * 9;
+        float *one = malloc(n * sizeof(float)), *more = malloc(n * sizeof(float));
+        ck_assert_ptr_nonnull(one);
+        ck_assert_ptr_nonnull(more);
+        padded_layer_run(&spec, N, px, px, 1, one);
+        for (int t = 2; t <= 3; t++) {
+            padded_layer_run(&spec, N, px, px, t, more);
+            ck_assert_msg(memcmp(one, more, n * sizeof(float)) == 0,
+                          "%d px: results differ at %d threads", px, t);
+        }
+        free(one);
+        free(more);
+    }
+    fer_nn_set_threads(1);
 }
 END_TEST
 
@@ -373,6 +602,10 @@ static Suite *suite(void)
     tcase_add_test(tc, test_product_bitwise);
     tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_layers_direct);
+    tcase_add_test(tc, test_taps_direct);
+    tcase_add_test(tc, test_padding_fraction);
+    tcase_add_test(tc, test_padding_taps_direct);
+    tcase_add_test(tc, test_padding_taps_same_bits_for_threads);
     tcase_add_test(tc, test_layers_openblas);
     suite_add_tcase(s, tc);
     return s;
