@@ -711,8 +711,10 @@ static int weight_grad_taps(const struct geom *g, int N, int Og, const float *x,
     float *dwt = fer_arena_zeros(scratch, (size_t)Og * K);
     float *colc = fer_arena_alloc(scratch, sizeof(float) * K * chunk * P);
     float *dyc = fer_arena_alloc(scratch, sizeof(float) * Og * chunk * P);
-    if (dwt == NULL || colc == NULL || dyc == NULL)
+    if (dwt == NULL || colc == NULL || dyc == NULL) {
+        fer_arena_release(scratch, mark);
         return fer_fail_context("conv2d");
+    }
     int rc = 0;
     for (int n0 = 0; n0 < N && rc == 0; n0 += chunk) {
         const int nn = N - n0 < chunk ? N - n0 : chunk;
