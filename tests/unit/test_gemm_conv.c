@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static int have_avx512(void)
 {
@@ -123,10 +124,10 @@ static void check_pack(const struct fer_conv_shape *s, const float *x, const flo
                 memset(got, 0xff, sizeof(float) * len);
                 fer_gemm_pack_conv_avx512(s, x, p0, kc, j0, n, got);
                 if (memcmp(want, got, sizeof(float) * len) != 0)
-                    ck_abort_msg("pack differs: C %d %dx%d k %d s %d p %d d %d images %d; "
+                    ck_abort_msg("pack differs: C %d %dx%d k %d s %d,%d p %d d %d images %d; "
                                  "rows %d+%d cols %d+%d",
                                  s->channels, s->height, s->width, s->kernel_h, s->stride_h,
-                                 s->pad_h, s->dilation_h, s->images, p0, kc, j0, n);
+                                 s->stride_w, s->pad_h, s->dilation_h, s->images, p0, kc, j0, n);
                 free(want);
                 free(got);
             }
@@ -167,6 +168,76 @@ START_TEST(test_pack_equals_im2col)
 }
 END_TEST
 
+/* A copy of the n floats x with an unreadable page right after them
+ * (at_end) or right before: a packer reading past the image faults.
+ * Release with munmap(*map, *len). */
+static float *guarded_copy(const float *x, size_t n, int at_end, void **map, size_t *len)
+{
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE), bytes = sizeof(float) * n;
+    const size_t data = (bytes + page - 1) / page * page;
+    *len = data + 2 * page;
+    char *m = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert(m != MAP_FAILED);
+    ck_assert_int_eq(mprotect(m, page, PROT_NONE), 0);
+    ck_assert_int_eq(mprotect(m + page + data, page, PROT_NONE), 0);
+    float *p = (float *)(m + page + (at_end ? data - bytes : 0));
+    memcpy(p, x, bytes);
+    *map = m;
+    return p;
+}
+
+/* The packer's row segments (stride 1 or 2 across the row, masked loads
+ * and a permute): every (stride_h, stride_w) pair up to 3, including
+ * unequal ones and stride 3 (gathers), output widths 1 to 33 so that a
+ * half panel of 16 lanes crosses 0, 1, 2, 3, 4 or more output rows (more
+ * than the 5 segments it takes: gathers), odd widths, padding 0..3 on
+ * 1 x 1, 3 x 3 and 7 x 7 kernels, dilation 1 and 2, one image and many
+ * (half panels crossing images). The input also sits against an
+ * unreadable page at either end: nothing outside it is read but under a
+ * load mask. */
+START_TEST(test_pack_strided_rows)
+{
+    if (!have_avx512())
+        return;
+    struct fer_rng r;
+    fer_rng_seed(&r, 13);
+    const int strides[][2] = {{1, 1}, {2, 2}, {3, 3}, {1, 2}, {2, 1}, {3, 2}};
+    const int ks[] = {1, 3, 7}, widths[] = {3, 7, 8, 9, 10, 11, 15, 17, 31, 33, 35, 66};
+    int tried = 0;
+    for (int si = 0; si < 6; si++)
+        for (int ki = 0; ki < 3; ki++)
+            for (int wi = 0; wi < 12; wi++)
+                for (int pad = 0; pad <= 3; pad++)
+                    for (int dil = 1; dil <= 2; dil++) {
+                        const int k = ks[ki], W = widths[wi], H = 5 + (wi + pad) % 6;
+                        const int images = (wi + pad + dil) % 3 == 0 ? 1 : 1 + (wi + ki) % 6;
+                        const int sh = strides[si][0], sw = strides[si][1];
+                        struct fer_conv_shape s = {
+                            2, H, W, 0, 0, k, k, sh, sw, pad, pad, dil, dil, images,
+                            (ptrdiff_t)2 * H * W + 5};
+                        if (H + 2 * pad < dil * (k - 1) + 1 || W + 2 * pad < dil * (k - 1) + 1)
+                            continue;
+                        s.out_h = out_size(H, k, sh, pad, dil);
+                        s.out_w = out_size(W, k, sw, pad, dil);
+                        float *x = random_floats((size_t)s.image_stride * images, &r);
+                        float *col = im2col_plain(&s, x);
+                        check_pack(&s, x, col);
+                        /* The last image ends the input: no gap after it. */
+                        const size_t n = (size_t)s.image_stride * (images - 1) + 2 * H * W;
+                        for (int at_end = 0; at_end <= 1; at_end++) {
+                            void *map;
+                            size_t len;
+                            check_pack(&s, guarded_copy(x, n, at_end, &map, &len), col);
+                            munmap(map, len);
+                        }
+                        free(x);
+                        free(col);
+                        tried++;
+                    }
+    ck_assert_int_gt(tried, 1000);
+}
+END_TEST
+
 /* fer_sgemm_conv against fer_sgemm on im2col, bit for bit, at 1 to 3
  * threads, as one matrix and scattered into per-image outputs. */
 START_TEST(test_product_bitwise)
@@ -182,7 +253,8 @@ START_TEST(test_product_bitwise)
         {3, 40, 40, 7, 2, 3, 1, 2, 64},   {64, 14, 14, 1, 2, 0, 1, 3, 16},
         {16, 7, 7, 3, 1, 1, 1, 6, 24},    {128, 4, 4, 3, 1, 1, 1, 5, 8},
         {8, 13, 37, 5, 1, 2, 2, 3, 3},    {70, 9, 9, 3, 1, 1, 1, 2, 40},
-        {64, 28, 28, 3, 2, 1, 1, 2, 16},
+        {64, 28, 28, 3, 2, 1, 1, 2, 16},  {128, 14, 14, 3, 2, 1, 1, 3, 16},
+        {64, 8, 8, 3, 2, 1, 1, 5, 8},     {5, 23, 31, 7, 2, 3, 1, 3, 24},
     };
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         struct fer_conv_shape s;
@@ -599,6 +671,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_pack_equals_im2col);
+    tcase_add_test(tc, test_pack_strided_rows);
     tcase_add_test(tc, test_product_bitwise);
     tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_layers_direct);
