@@ -330,12 +330,6 @@ static void batch(const float *img, ptrdiff_t stride, int nn, int rows, ptrdiff_
     copy_run(&j, nn, 2.0 * P);
 }
 
-static int is_pointwise(const struct fer_conv2d_spec *s)
-{
-    return s->kernel_h == 1 && s->kernel_w == 1 && s->stride_h == 1 &&
-           s->stride_w == 1 && s->pad_h == 0 && s->pad_w == 0;
-}
-
 /* Common checks; fills geometry and the images-per-GEMM count. */
 static int setup(const struct fer_conv2d *c, const struct fer_tensor *x,
                  const struct fer_tensor *y, const char *yname, struct geom *g,
@@ -499,36 +493,24 @@ int fer_conv2d_forward(const struct fer_conv2d *c, const struct fer_tensor *x,
     const ptrdiff_t P = (ptrdiff_t)g.OH * g.OW, K = (ptrdiff_t)g.C * g.KH * g.KW;
     const ptrdiff_t xs = (ptrdiff_t)s->in_channels * g.H * g.W;
     const ptrdiff_t ys = (ptrdiff_t)s->out_channels * P;
-    const int pointwise = is_pointwise(s);
     struct fer_arena_mark mark = fer_arena_mark(scratch);
     float *col = NULL, *tmp = NULL;
-    int rc = pointwise ? 1 : implicit_images(&g, N, G, Og, c->weight.data, x->data, xs,
-                                             y->data, ys, scratch);
+    int rc = implicit_images(&g, N, G, Og, c->weight.data, x->data, xs, y->data, ys, scratch);
     if (rc < 0)
         return -1;
     if (rc == 0) {
         add_bias(c, y, N, P);
         return 0;
     }
-    if (!pointwise) {
-        col = fer_arena_alloc(scratch, sizeof(float) * K * nb * P);
-        if (nb > 1)
-            tmp = fer_arena_alloc(scratch, sizeof(float) * Og * nb * P);
-        if (col == NULL || (nb > 1 && tmp == NULL))
-            return fer_fail_context("conv2d");
-    }
+    col = fer_arena_alloc(scratch, sizeof(float) * K * nb * P);
+    if (nb > 1)
+        tmp = fer_arena_alloc(scratch, sizeof(float) * Og * nb * P);
+    if (col == NULL || (nb > 1 && tmp == NULL))
+        return fer_fail_context("conv2d");
     for (int n0 = 0; n0 < N; n0 += nb) {
         int nn = N - n0 < nb ? N - n0 : nb;
         for (int gi = 0; gi < G; gi++) {
             const float *w = c->weight.data + (ptrdiff_t)gi * Og * K;
-            if (pointwise) {
-                /* Each image's group is already a K x P matrix. */
-                for (int i = 0; i < nn; i++)
-                    fer_sgemm(FER_NO_TRANS, FER_NO_TRANS, Og, P, K,
-                                1.0f, w, K, x->data + (n0 + i) * xs + gi * K * P, P,
-                                0.0f, y->data + (n0 + i) * ys + gi * Og * P, P);
-                continue;
-            }
             const ptrdiff_t ld = nn * P;
             im2col_images(&g, x->data + n0 * xs + (ptrdiff_t)gi * g.C * g.H * g.W, xs, nn,
                           col);
@@ -753,8 +735,6 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
     const ptrdiff_t P = (ptrdiff_t)g.OH * g.OW, K = (ptrdiff_t)g.C * g.KH * g.KW;
     const ptrdiff_t xs = (ptrdiff_t)s->in_channels * g.H * g.W;
     const ptrdiff_t ys = (ptrdiff_t)s->out_channels * P;
-    const int pointwise = is_pointwise(s);
-
     if (c->bias_grad.data)
         for (int n = 0; n < N; n++)
             for (int o = 0; o < s->out_channels; o++) {
@@ -767,7 +747,7 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
 
     struct fer_arena_mark mark = fer_arena_mark(scratch);
     /* Stride 1: dx is a convolution of dy (see flipped_geom), no col2im. */
-    const int flip = dx && !pointwise && is_flippable(s);
+    const int flip = dx && is_flippable(s);
     struct geom gd = flipped_geom(&g, Og);
     const ptrdiff_t Pd = (ptrdiff_t)g.H * g.W, Kd = (ptrdiff_t)Og * g.KH * g.KW;
     float *col = NULL, *dcol = NULL, *tmp = NULL, *wf = NULL, *dtmp = NULL;
@@ -789,7 +769,7 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
     /* The weight gradient by tap class where the forward takes them. */
     const struct fer_conv_shape shx = {g.C, g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW,
                                        g.PH, g.PW, g.DH, g.DW, N, xs};
-    const int dw_done = !pointwise && G == 1 && taps_pay(&shx, Og, TAPS_DW_MIN_PADDING);
+    const int dw_done = G == 1 && taps_pay(&shx, Og, TAPS_DW_MIN_PADDING);
     if (dw_done && weight_grad_taps(&g, N, Og, x->data, xs, dy->data, ys,
                                     c->weight_grad.data, scratch) < 0) {
         fer_arena_release(scratch, mark);
@@ -799,38 +779,23 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
         fer_arena_release(scratch, mark);
         return 0;
     }
-    if (!pointwise) {
-        col = fer_arena_alloc(scratch, sizeof(float) * K * nb * P);
-        if (flip && !dx_done) {
-            dcol = fer_arena_alloc(scratch, sizeof(float) * Kd * nb * Pd);
-            dtmp = nb > 1 ? fer_arena_alloc(scratch, sizeof(float) * g.C * nb * Pd) : col;
-        } else {
-            dcol = dx && !dx_done ? fer_arena_alloc(scratch, sizeof(float) * K * nb * P) : col;
-        }
-        if (nb > 1)
-            tmp = fer_arena_alloc(scratch, sizeof(float) * Og * nb * P);
-        if (col == NULL || dcol == NULL || (nb > 1 && tmp == NULL) ||
-            (flip && !dx_done && dtmp == NULL))
-            return fer_fail_context("conv2d");
+    col = fer_arena_alloc(scratch, sizeof(float) * K * nb * P);
+    if (flip && !dx_done) {
+        dcol = fer_arena_alloc(scratch, sizeof(float) * Kd * nb * Pd);
+        dtmp = nb > 1 ? fer_arena_alloc(scratch, sizeof(float) * g.C * nb * Pd) : col;
+    } else {
+        dcol = dx && !dx_done ? fer_arena_alloc(scratch, sizeof(float) * K * nb * P) : col;
     }
+    if (nb > 1)
+        tmp = fer_arena_alloc(scratch, sizeof(float) * Og * nb * P);
+    if (col == NULL || dcol == NULL || (nb > 1 && tmp == NULL) ||
+        (flip && !dx_done && dtmp == NULL))
+        return fer_fail_context("conv2d");
     for (int n0 = 0; n0 < N; n0 += nb) {
         int nn = N - n0 < nb ? N - n0 : nb;
         for (int gi = 0; gi < G; gi++) {
             const float *w = c->weight.data + (ptrdiff_t)gi * Og * K;
             float *dw = c->weight_grad.data + (ptrdiff_t)gi * Og * K;
-            if (pointwise) {
-                for (int i = 0; i < nn; i++) {
-                    const float *xi = x->data + (n0 + i) * xs + gi * K * P;
-                    const float *dyi = dy->data + (n0 + i) * ys + gi * Og * P;
-                    fer_sgemm(FER_NO_TRANS, FER_TRANS, Og, K, P,
-                                1.0f, dyi, P, xi, P, 1.0f, dw, K);
-                    if (dx)
-                        fer_sgemm(FER_TRANS, FER_NO_TRANS, K, P, Og,
-                                    1.0f, w, K, dyi, P, 0.0f,
-                                    dx->data + (n0 + i) * xs + gi * K * P, P);
-                }
-                continue;
-            }
             const ptrdiff_t ld = nn * P;
             const float *dyg;
             if (nn == 1) {

@@ -13,8 +13,7 @@
  * the zero padding (3x3 layers at 14 px and below with at least 128
  * output channels and K >= 1024: 9-31% of the products), the product is
  * split by tap class and skips them (fer_sgemm_conv_taps); its sums are
- * then in another order, the same for every thread count. A 1x1
- * stride-1 unpadded convolution multiplies the input directly. The input
+ * then in another order, the same for every thread count. The input
  * gradient of a
  * stride-1 convolution is itself a convolution of dy with the rotated,
  * transposed weights, computed the same way, which moves far less memory

@@ -528,6 +528,8 @@ static const struct fer_conv2d_spec layers[] = {
     {3, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1, 1},  /* stem */
     {5, 7, 3, 3, 1, 1, 2, 2, 2, 2, 1, 0},   /* dilation */
     {16, 8, 1, 1, 2, 2, 0, 0, 1, 1, 1, 0},  /* 1x1 stride 2 */
+    {40, 36, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1}, /* 1x1: implicit forward and dx */
+    {8, 12, 1, 1, 1, 1, 0, 0, 1, 1, 2, 0},  /* 1x1 groups, K < 32: im2col */
 };
 
 START_TEST(test_layers_direct)
