@@ -192,41 +192,47 @@ static inline __mmask16 spread8(unsigned m)
 }
 
 /* Per segment the load masks of one tap, whose inside-the-image lanes are
- * m: at stride 1 one load (ld[r][0]), at stride 2 the two halves of the
- * 32-float span. Lanes outside the image read nothing and come out 0. */
+ * m: at stride 1 one load (ld[0][r]), at stride 2 the two halves of the
+ * 32-float span (ld[0][r], ld[1][r]). Lanes outside the image read
+ * nothing and come out 0. */
 static inline void seg_loads(const struct segs *g, __mmask16 m, int stride2,
-                             __mmask16 ld[MAX_SEGS][2])
+                             __mmask16 ld[2][MAX_SEGS])
 {
     for (int r = 0; r < g->n; r++) {
         const unsigned k = g->lane[r] & m;
-        ld[r][0] = stride2 ? spread8(k) : (__mmask16)k;
-        ld[r][1] = stride2 ? spread8(k >> 8) : 0;
+        ld[0][r] = stride2 ? spread8(k) : (__mmask16)k;
+        ld[1][r] = stride2 ? spread8(k >> 8) : 0;
     }
+}
+
+/* The n loads of src + base[r] under mask[r], whose lanes are disjoint,
+ * in one vector. Zero-masked loads ORed, not merged one into the next: a
+ * merging load waits on the previous one's latency, and a chain of four
+ * cost more than a gather. Shared by the segments of fer_gemm_pack_conv
+ * and the runs of the tap classes' packer. */
+static TARGET inline __m512 or_masked_loads(int n, const __mmask16 *mask, const int *base,
+                                            const float *src)
+{
+    __m512i v = _mm512_setzero_si512();
+    for (int r = 0; r < n; r++)
+        v = _mm512_or_si512(v, _mm512_castps_si512(_mm512_maskz_loadu_ps(mask[r], src + base[r])));
+    return _mm512_castsi512_ps(v);
 }
 
 /* One half panel's row from its segments, src pointing at the row's
  * channel and tap in the panel's first image. */
-static TARGET inline __m512 seg_row(const struct segs *g, const __mmask16 ld[MAX_SEGS][2],
+static TARGET inline __m512 seg_row(const struct segs *g, const __mmask16 ld[2][MAX_SEGS],
                                     int stride2, const float *src)
 {
-    /* Zero-masked loads ORed, not merged one into the next (a chain of
-     * merging loads waits on each one's latency); their lanes are
-     * disjoint. */
-    __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
-    for (int r = 0; r < g->n; r++) {
-        const float *p = src + g->org[r];
-        lo = _mm512_or_si512(lo, _mm512_castps_si512(_mm512_maskz_loadu_ps(ld[r][0], p)));
-        if (stride2)
-            hi = _mm512_or_si512(hi,
-                                 _mm512_castps_si512(_mm512_maskz_loadu_ps(ld[r][1], p + 16)));
-    }
+    const __m512 lo = or_masked_loads(g->n, ld[0], g->org, src);
     if (!stride2)
-        return _mm512_castsi512_ps(lo);
+        return lo;
+    const __m512 hi = or_masked_loads(g->n, ld[1], g->org, src + 16);
     /* Lane i takes float 2 i of the span lo:hi; the floats no lane
      * reads were not loaded and are 0, and so are lanes of no segment. */
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24,
                                            26, 28, 30);
-    return _mm512_permutex2var_ps(_mm512_castsi512_ps(lo), even, _mm512_castsi512_ps(hi));
+    return _mm512_permutex2var_ps(lo, even, hi);
 }
 
 /* As the runs do, for the next panel: 32 columns further on, stride_w
@@ -258,7 +264,7 @@ TARGET void fer_gemm_pack_conv_avx512(const struct fer_conv_shape *s, const floa
     const __m512 zero = _mm512_setzero_ps();
     __mmask16 mask[2][MAX_TAPS];
     int shift[MAX_TAPS];
-    __mmask16 seg_ld[MAX_TAPS][2][MAX_SEGS][2]; /* per tap, half, segment */
+    __mmask16 seg_ld[MAX_TAPS][2][2][MAX_SEGS]; /* per tap, half, load, segment */
     for (int jp = 0; jp < n; jp += NR, dst += (ptrdiff_t)NR * kc) {
         const long first = (long)j0 + jp;
         int cols = n - jp < NR ? n - jp : NR;
@@ -314,7 +320,7 @@ TARGET void fer_gemm_pack_conv_avx512(const struct fer_conv_shape *s, const floa
             __m512 v0, v1;
             if (segmented) {
                 prefetch_next_panel(xb + o, lane0, s->stride_w);
-                __mmask16 ld[2][MAX_SEGS][2];
+                __mmask16 ld[2][2][MAX_SEGS];
                 if (!tabulate) {
                     seg_loads(&g[0], m0, stride2, ld[0]);
                     seg_loads(&g[1], m1, stride2, ld[1]);
@@ -391,14 +397,7 @@ static TARGET inline __m512 half_row(const struct half_runs *h, __mmask16 m, __m
 {
     if (h->n == 0)
         return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, off, src, 4);
-    /* Zero-masked loads ORed together, not merged one into the next: a
-     * merging load waits for the previous one, and a chain of four
-     * loads' latencies cost more than a gather. */
-    __m512i v = _mm512_castps_si512(_mm512_maskz_loadu_ps(h->mask[0], src + h->base[0]));
-    for (int r = 1; r < h->n; r++)
-        v = _mm512_or_si512(
-            v, _mm512_castps_si512(_mm512_maskz_loadu_ps(h->mask[r], src + h->base[r])));
-    return _mm512_castsi512_ps(v);
+    return or_masked_loads(h->n, h->mask, h->base, src);
 }
 
 /* A tap class's panels: every lane's input is inside the image, so no
