@@ -1,5 +1,7 @@
 #include "nn_conv.h"
 
+#include "conv_direct.h"
+
 #include "gemm.h"
 #include "nn_parallel.h"
 #include "nn_vec.h"
@@ -466,9 +468,10 @@ static int implicit_images(const struct geom *g, int N, int G, int Og, const flo
     /* A panel's setup (its lanes' rows, columns and images) is paid once
      * for its K rows: with K = 9 (a 1-channel 3 x 3 layer) it cost more
      * than im2col's copy, and that forward ran 20% slower than with
-     * im2col (CPU time, best of 40, here). */
+     * im2col (CPU time, best of 40, here). Such layers (one group, stride
+     * 1) are computed along the output rows instead (conv_direct.h). */
     if (K < IMPLICIT_MIN_K)
-        return 1;
+        return G == 1 ? fer_conv_direct_forward(Og, w, &sh, in, out, os, scratch) : 1;
     if (taps_pay(&sh, Og, TAPS_MIN_PADDING))
         return implicit_taps(g, &sh, G, Og, w, in, out, os, scratch);
     for (int gi = 0; gi < G; gi++) {
@@ -769,11 +772,23 @@ int fer_conv2d_backward(struct fer_conv2d *c, const struct fer_tensor *x,
     /* The weight gradient by tap class where the forward takes them. */
     const struct fer_conv_shape shx = {g.C, g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW,
                                        g.PH, g.PW, g.DH, g.DW, N, xs};
-    const int dw_done = G == 1 && taps_pay(&shx, Og, TAPS_DW_MIN_PADDING);
-    if (dw_done && weight_grad_taps(&g, N, Og, x->data, xs, dy->data, ys,
-                                    c->weight_grad.data, scratch) < 0) {
-        fer_arena_release(scratch, mark);
-        return -1;
+    int dw_done = 0;
+    if (G == 1 && K < IMPLICIT_MIN_K && (dx == NULL || dx_done)) {
+        /* Few rows (a first layer, whose dx no one wants): directly. */
+        int rc = fer_conv_direct_weight_grad(Og, &shx, x->data, dy->data, ys,
+                                             c->weight_grad.data, scratch);
+        dw_done = rc == 0;
+        if (rc < 0) {
+            fer_arena_release(scratch, mark);
+            return -1;
+        }
+    } else if (G == 1 && taps_pay(&shx, Og, TAPS_DW_MIN_PADDING)) {
+        dw_done = 1;
+        if (weight_grad_taps(&g, N, Og, x->data, xs, dy->data, ys, c->weight_grad.data,
+                             scratch) < 0) {
+            fer_arena_release(scratch, mark);
+            return -1;
+        }
     }
     if (dw_done && (dx == NULL || dx_done)) {
         fer_arena_release(scratch, mark);

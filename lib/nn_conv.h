@@ -19,11 +19,13 @@
  * transposed weights, computed the same way, which moves far less memory
  * than a column gradient folded back by col2im. The weight gradient of
  * those layers with at least 25% padding products (4 px) is summed by
- * tap class too, over the valid taps only. The other weight gradients,
- * the other input gradients, groups of fewer than 32 rows (channels x taps:
- * a 1-channel first layer, depthwise), and everything under
- * FER_GEMM=openblas use im2col (several images per GEMM when the output
- * is small) + fer_sgemm.
+ * tap class too, over the valid taps only. A layer of fewer than 32 rows
+ * (channels x taps: a 1-channel first layer) with one group and stride 1
+ * is computed directly along its output rows, forward and weight
+ * gradient (conv_direct.h). The other weight gradients, the other input
+ * gradients, other groups of fewer than 32 rows (depthwise), and
+ * everything under FER_GEMM=openblas use im2col (several images per GEMM
+ * when the output is small) + fer_sgemm.
  * Conventions (overwrite dx, accumulate parameter gradients): see nn.h.
  */
 #ifndef FER_NN_CONV_H
