@@ -1,0 +1,364 @@
+/* conv_winograd.c - F(2x2, 3x3) convolutions (see conv_winograd.h).
+ *
+ * Layout. Tiles are numbered across the batch, image by image, row by
+ * row: tile g is image g / (TY * TX), tile row (g / TX) % TY, column
+ * g % TX, covering outputs [2ty, 2ty + 2) x [2tx, 2tx + 2). They are
+ * processed in chunks of T tiles (a multiple of the kernel's 32 columns):
+ *   U: per position xi of the 4 x 4 transform, ceil(M / 8) A panels of
+ *      8 output channels x C, a[c * 8 + r] (gemm_kernel.h), written once;
+ *   V: per xi, T / 32 B panels of C x 32 tiles, b[c * 32 + j];
+ *   P: per xi, an M x T product, row o holding the chunk's tiles.
+ * V and P of a chunk are 16 (C + M) T floats, sized to stay near the
+ * 1 MB L2 cache of a Zen 4 core between the transforms and the products.
+ *
+ * The transforms run 16 tiles of one tile row at a time, one tile per
+ * vector lane: a row of a 4 x 4 patch is input columns 2tx - 1 .. 2tx + 2,
+ * so 16 neighbouring tiles read 34 consecutive floats, loaded as masked
+ * vectors (the mask is the zero padding and the image's edge) and split
+ * into the patches' 4 columns by permutes, not gathers.
+ *
+ * Only called after fer_sgemm_backend() says "avx512": every function
+ * that uses AVX-512 carries the target attribute, like gemm_avx512.c.
+ */
+#include "conv_winograd.h"
+
+#include "arena.h"
+#include "error.h"
+#include "gemm.h"
+#include "gemm_kernel.h"
+#include "nn_parallel.h"
+#include "parallel.h"
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#define TARGET __attribute__((target("avx512f,avx512vl,fma")))
+#define MR FER_GEMM_MR
+#define NR FER_GEMM_NR
+
+enum { XI = 16, LANES = 16 };
+
+/* V and P of one chunk: near the L2 cache (see the top of the file). */
+static const size_t CHUNK_BYTES = (size_t)1 << 20;
+
+struct wino {
+    int M, C, H, W, TY, TX;
+    long tiles;           /* images * TY * TX */
+    int T;                /* tiles per chunk, a multiple of NR */
+    int npanels;          /* T / NR */
+    int mpanels;          /* ceil(M / MR) */
+    long nchunks;
+    const float *x, *w;
+    ptrdiff_t xs, ys;     /* floats from one image to the next */
+    float *y;
+    float *u;             /* 16 * mpanels * MR * C */
+    float *work;          /* per slot: V then P */
+    size_t slot_floats;
+    int slots;
+};
+
+int fer_conv_winograd_fits(const struct fer_conv_shape *s)
+{
+    return s->kernel_h == 3 && s->kernel_w == 3 && s->stride_h == 1 && s->stride_w == 1 &&
+           s->pad_h == 1 && s->pad_w == 1 && s->dilation_h == 1 && s->dilation_w == 1 &&
+           s->out_h == s->height && s->out_w == s->width &&
+           strcmp(fer_sgemm_backend(), "avx512") == 0;
+}
+
+/* ---- Weights: U = G g G^T, G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]. */
+
+/* The 4 values G a for a column a of 3. */
+static inline void g_times(float a0, float a1, float a2, float out[4])
+{
+    out[0] = a0;
+    out[1] = 0.5f * (a0 + a1 + a2);
+    out[2] = 0.5f * (a0 - a1 + a2);
+    out[3] = a2;
+}
+
+/* The 16 values of G g G^T for one 3 x 3 kernel g (row-major), xi = 4i + j. */
+static void weight_transform(const float *g, float u[XI])
+{
+    float gg[4][3]; /* G g: 4 rows of 3 */
+    for (int j = 0; j < 3; j++) {
+        float col[4];
+        g_times(g[j], g[3 + j], g[6 + j], col);
+        for (int i = 0; i < 4; i++)
+            gg[i][j] = col[i];
+    }
+    for (int i = 0; i < 4; i++)
+        g_times(gg[i][0], gg[i][1], gg[i][2], u + 4 * i);
+}
+
+/* A panels [begin, end) of every U_xi; rows past M are 0. */
+static void weight_panels(void *ctx, long begin, long end)
+{
+    const struct wino *k = ctx;
+    const ptrdiff_t panel = (ptrdiff_t)MR * k->C;
+    for (long p = begin; p < end; p++)
+        for (int r = 0; r < MR; r++) {
+            const int o = (int)p * MR + r;
+            for (int c = 0; c < k->C; c++) {
+                float u[XI] = {0};
+                if (o < k->M)
+                    weight_transform(k->w + ((ptrdiff_t)o * k->C + c) * 9, u);
+                for (int xi = 0; xi < XI; xi++)
+                    k->u[((ptrdiff_t)xi * k->mpanels + p) * panel + (ptrdiff_t)c * MR + r] =
+                        u[xi];
+            }
+        }
+}
+
+/* ---- Tiles of a chunk, by runs of one tile row. */
+
+/* A run of `lanes` tiles of one tile row: image img, tile row ty,
+ * columns tx.., the first being tile t of the chunk. */
+struct run {
+    int img, ty, tx, t, lanes;
+};
+
+/* The chunk's tiles [g0, g0 + n) cut into runs of at most LANES tiles
+ * within a tile row; panel_bound: nor across a 32-tile panel of V, so
+ * that a run's lanes are consecutive floats there. Calls fn per run. */
+typedef void (*run_fn)(const struct wino *k, const struct run *r, float *buf);
+
+static void for_runs(const struct wino *k, long g0, int n, int panel_bound, run_fn fn,
+                     float *buf)
+{
+    const long per_image = (long)k->TY * k->TX;
+    for (long g = g0; g < g0 + n;) {
+        const long in_image = g % per_image;
+        struct run r = {(int)(g / per_image), (int)(in_image / k->TX),
+                        (int)(in_image % k->TX), (int)(g - g0), 0};
+        long lanes = k->TX - r.tx;
+        if (lanes > g0 + n - g)
+            lanes = g0 + n - g;
+        if (lanes > LANES)
+            lanes = LANES;
+        if (panel_bound && lanes > NR - r.t % NR)
+            lanes = NR - r.t % NR;
+        r.lanes = (int)lanes;
+        fn(k, &r, buf);
+        g += lanes;
+    }
+}
+
+/* Bits j of a 16-float load at column s of a row of `width` floats whose
+ * column s + j lies in [0, width) and j < limit. */
+static inline __mmask16 span_mask(int s, int width, int limit)
+{
+    int lo = s < 0 ? -s : 0, hi = width - s;
+    if (hi > limit)
+        hi = limit;
+    if (hi > 16)
+        hi = 16;
+    if (hi <= lo)
+        return 0;
+    return (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+}
+
+static const int32_t EVEN[16] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+static const int32_t ODD[16] = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31};
+
+/* Columns 0..3 of 16 patches of one input row: lane j gets columns
+ * s + 2j .. s + 2j + 3 of `row` (0 outside [0, width)). */
+static TARGET inline void patch_row(const float *row, int s, int width, __m512 d[4])
+{
+    const __m512i even = _mm512_loadu_si512(EVEN), odd = _mm512_loadu_si512(ODD);
+    const __m512 lo = _mm512_maskz_loadu_ps(span_mask(s, width, 16), row + s);
+    const __m512 hi = _mm512_maskz_loadu_ps(span_mask(s + 16, width, 16), row + s + 16);
+    const __m512 lo2 = _mm512_maskz_loadu_ps(span_mask(s + 2, width, 16), row + s + 2);
+    const __m512 hi2 = _mm512_maskz_loadu_ps(span_mask(s + 18, width, 16), row + s + 18);
+    d[0] = _mm512_permutex2var_ps(lo, even, hi);
+    d[1] = _mm512_permutex2var_ps(lo, odd, hi);
+    d[2] = _mm512_permutex2var_ps(lo2, even, hi2);
+    d[3] = _mm512_permutex2var_ps(lo2, odd, hi2);
+}
+
+/* B^T a for 4 values a, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. */
+static TARGET inline void bt_times(const __m512 a[4], __m512 out[4])
+{
+    out[0] = _mm512_sub_ps(a[0], a[2]);
+    out[1] = _mm512_add_ps(a[1], a[2]);
+    out[2] = _mm512_sub_ps(a[2], a[1]);
+    out[3] = _mm512_sub_ps(a[1], a[3]);
+}
+
+/* V = B^T d B of a run's patches, every channel, into the chunk's B
+ * panels (buf = V). */
+static TARGET void input_run(const struct wino *k, const struct run *r, float *v)
+{
+    const __mmask16 lanes = (__mmask16)((1u << r->lanes) - 1);
+    const ptrdiff_t plane = (ptrdiff_t)k->H * k->W;
+    const ptrdiff_t xi_stride = (ptrdiff_t)k->npanels * k->C * NR;
+    float *dst = v + (ptrdiff_t)(r->t / NR) * k->C * NR + r->t % NR;
+    const float *img = k->x + r->img * k->xs;
+    const int s = 2 * r->tx - 1;
+    for (int c = 0; c < k->C; c++) {
+        __m512 h[4][4]; /* h[i] = row i of the patches times B */
+        for (int i = 0; i < 4; i++) {
+            const int iy = 2 * r->ty - 1 + i;
+            if (iy < 0 || iy >= k->H) {
+                for (int j = 0; j < 4; j++)
+                    h[i][j] = _mm512_setzero_ps();
+                continue;
+            }
+            __m512 d[4];
+            patch_row(img + c * plane + (ptrdiff_t)iy * k->W, s, k->W, d);
+            bt_times(d, h[i]);
+        }
+        for (int j = 0; j < 4; j++) {
+            const __m512 col[4] = {h[0][j], h[1][j], h[2][j], h[3][j]};
+            __m512 vcol[4];
+            bt_times(col, vcol);
+            for (int i = 0; i < 4; i++)
+                _mm512_mask_storeu_ps(dst + (4 * i + j) * xi_stride + (ptrdiff_t)c * NR,
+                                      lanes, vcol[i]);
+        }
+    }
+}
+
+/* A^T a for 4 values a, A^T = [1 1 1 0; 0 1 -1 -1]. */
+static TARGET inline void at_times(const __m512 a[4], __m512 out[2])
+{
+    out[0] = _mm512_add_ps(_mm512_add_ps(a[0], a[1]), a[2]);
+    out[1] = _mm512_sub_ps(_mm512_sub_ps(a[1], a[2]), a[3]);
+}
+
+static const int32_t ZIP_LO[16] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};
+static const int32_t ZIP_HI[16] = {8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+
+/* Outputs (left, right) of 16 tiles, interleaved into 32 floats of one
+ * output row from column s, those inside [0, width) and the run. */
+static TARGET inline void store_pairs(float *row, int s, int width, int lanes, __m512 left,
+                                      __m512 right)
+{
+    const __m512i zlo = _mm512_loadu_si512(ZIP_LO), zhi = _mm512_loadu_si512(ZIP_HI);
+    _mm512_mask_storeu_ps(row + s, span_mask(s, width, 2 * lanes),
+                          _mm512_permutex2var_ps(left, zlo, right));
+    if (lanes > 8)
+        _mm512_mask_storeu_ps(row + s + 16, span_mask(s + 16, width, 2 * lanes - 16),
+                              _mm512_permutex2var_ps(left, zhi, right));
+}
+
+/* Y = A^T m A of a run's tiles for every output channel, from the
+ * chunk's products (buf = P) into the output. */
+static TARGET void output_run(const struct wino *k, const struct run *r, float *prod)
+{
+    const __mmask16 lanes = (__mmask16)((1u << r->lanes) - 1);
+    const ptrdiff_t T = k->T, xi_stride = (ptrdiff_t)k->M * T;
+    const ptrdiff_t P = (ptrdiff_t)k->H * k->W;
+    const int y0 = 2 * r->ty, s = 2 * r->tx;
+    for (int o = 0; o < k->M; o++) {
+        const float *m = prod + o * T + r->t;
+        __m512 rows[4][2]; /* rows[j] = (A^T m)[.][j]: column j of the two output rows */
+        for (int j = 0; j < 4; j++) {
+            const __m512 col[4] = {_mm512_maskz_loadu_ps(lanes, m + (0 + j) * xi_stride),
+                                   _mm512_maskz_loadu_ps(lanes, m + (4 + j) * xi_stride),
+                                   _mm512_maskz_loadu_ps(lanes, m + (8 + j) * xi_stride),
+                                   _mm512_maskz_loadu_ps(lanes, m + (12 + j) * xi_stride)};
+            at_times(col, rows[j]);
+        }
+        float *out = k->y + r->img * k->ys + o * P;
+        for (int i = 0; i < 2 && y0 + i < k->H; i++) {
+            const __m512 row[4] = {rows[0][i], rows[1][i], rows[2][i], rows[3][i]};
+            __m512 y[2];
+            at_times(row, y);
+            store_pairs(out + (ptrdiff_t)(y0 + i) * k->W, s, k->W, r->lanes, y[0], y[1]);
+        }
+    }
+}
+
+/* ---- Chunks. */
+
+/* P_xi = U_xi V_xi for the chunk's n tiles: per A panel (8 output
+ * channels x C, in L1 for the panel's sweep), every B panel from L2. */
+static TARGET void chunk_products(const struct wino *k, int n, const float *v, float *prod)
+{
+    const ptrdiff_t apanel = (ptrdiff_t)MR * k->C, bpanel = (ptrdiff_t)k->C * NR;
+    const int used = (n + NR - 1) / NR;
+    for (int xi = 0; xi < XI; xi++) {
+        const float *u = k->u + (ptrdiff_t)xi * k->mpanels * apanel;
+        const float *vx = v + (ptrdiff_t)xi * k->npanels * bpanel;
+        float *px = prod + (ptrdiff_t)xi * k->M * k->T;
+        for (int p = 0; p < k->mpanels; p++) {
+            const int m = k->M - p * MR < MR ? k->M - p * MR : MR;
+            for (int q = 0; q < used; q++) {
+                const int cols = n - q * NR < NR ? n - q * NR : NR;
+                fer_gemm_kernel_avx512(k->C, u + p * apanel, vx + q * bpanel,
+                                       px + (ptrdiff_t)p * MR * k->T + q * NR, k->T, m, cols,
+                                       1.0f, 0.0f, 1);
+            }
+        }
+    }
+}
+
+static void run_chunk(const struct wino *k, long chunk, float *slot)
+{
+    const long g0 = chunk * k->T;
+    const int n = (int)(k->tiles - g0 < k->T ? k->tiles - g0 : k->T);
+    float *v = slot, *prod = slot + (size_t)XI * k->npanels * k->C * NR;
+    for_runs(k, g0, n, 1, input_run, v);
+    chunk_products(k, n, v, prod);
+    for_runs(k, g0, n, 0, output_run, prod);
+}
+
+/* Slot s (one per thread) takes chunks [nchunks * s / slots, ...): the
+ * chunks, not this split, decide the bits. */
+static void slot_items(void *ctx, long begin, long end)
+{
+    const struct wino *k = ctx;
+    for (long s = begin; s < end; s++) {
+        float *slot = k->work + (size_t)s * k->slot_floats;
+        for (long c = k->nchunks * s / k->slots; c < k->nchunks * (s + 1) / k->slots; c++)
+            run_chunk(k, c, slot);
+    }
+}
+
+/* Tiles per chunk: V and P within CHUNK_BYTES, a multiple of NR, at least
+ * NR, at most what the batch has. */
+static int default_chunk(int C, int M, long tiles)
+{
+    long T = (long)(CHUNK_BYTES / (sizeof(float) * XI * ((size_t)C + M))) / NR * NR;
+    const long all = (tiles + NR - 1) / NR * NR;
+    if (T < NR)
+        T = NR;
+    return (int)(T < all ? T : all);
+}
+
+int fer_conv_winograd(int M, const float *w, const struct fer_conv_shape *s, const float *x,
+                      float *y, ptrdiff_t out_stride, int chunk_tiles,
+                      struct fer_arena *scratch)
+{
+    if (M < 1 || s->channels < 1 || s->height < 1 || s->width < 1 || s->images < 1 ||
+        chunk_tiles < 0)
+        return fer_fail("winograd: bad sizes");
+    if (!fer_conv_winograd_fits(s))
+        return 1;
+    struct wino k = {.M = M, .C = s->channels, .H = s->height, .W = s->width,
+                     .TY = (s->height + 1) / 2, .TX = (s->width + 1) / 2,
+                     .x = x, .w = w, .xs = s->image_stride, .ys = out_stride, .y = y};
+    k.tiles = (long)s->images * k.TY * k.TX;
+    k.T = chunk_tiles ? (chunk_tiles + NR - 1) / NR * NR : default_chunk(k.C, M, k.tiles);
+    k.npanels = k.T / NR;
+    k.mpanels = (M + MR - 1) / MR;
+    k.nchunks = (k.tiles + k.T - 1) / k.T;
+    const int threads = fer_parallel_threads();
+    k.slots = k.nchunks < threads ? (int)k.nchunks : threads;
+    k.slot_floats = (size_t)XI * ((size_t)k.npanels * k.C * NR + (size_t)M * k.T);
+
+    struct fer_arena_mark mark = fer_arena_mark(scratch);
+    k.u = fer_arena_alloc(scratch, sizeof(float) * XI * k.mpanels * MR * (size_t)k.C);
+    /* Zeroed: the columns of a last, partial B panel are multiplied too
+     * (their products are dropped); zeros keep them finite and fast. */
+    k.work = fer_arena_zeros(scratch, k.slot_floats * k.slots);
+    if (k.u == NULL || k.work == NULL) {
+        fer_arena_release(scratch, mark);
+        return fer_fail_context("winograd");
+    }
+    fer_nn_parallel_for(k.mpanels, 2.0 * XI * MR * k.C, weight_panels, &k);
+    fer_parallel_for(k.slots, slot_items, &k);
+    fer_arena_release(scratch, mark);
+    return 0;
+}
