@@ -39,6 +39,12 @@
 
 enum { XI = 16, LANES = 16 };
 
+/* V's and P's 16 blocks (one per xi) are tens of KB, often a multiple of
+ * 4 KB, apart: the transforms' 16 streams then fall in the same L1 set
+ * (8 ways) and evict one another. One cache line more per block spreads
+ * them over 16 sets. */
+enum { XI_PAD = 16 };
+
 /* V and P of one chunk: near the L2 cache (see the top of the file). */
 static const size_t CHUNK_BYTES = (size_t)1 << 20;
 
@@ -48,6 +54,7 @@ struct wino {
     int T;                /* tiles per chunk, a multiple of NR */
     int npanels;          /* T / NR */
     int mpanels;          /* ceil(M / MR) */
+    ptrdiff_t vxi, pxi;   /* floats from one xi to the next in V and in P */
     long nchunks;
     const float *x, *w;
     ptrdiff_t xs, ys;     /* floats from one image to the next */
@@ -120,13 +127,12 @@ struct run {
 
 /* The chunk's tiles [g0, g0 + n) cut into runs of at most LANES tiles
  * within a tile row; panel_bound: nor across a 32-tile panel of V, so
- * that a run's lanes are consecutive floats there. Calls fn per run. */
-typedef void (*run_fn)(const struct wino *k, const struct run *r, float *buf);
-
-static void for_runs(const struct wino *k, long g0, int n, int panel_bound, run_fn fn,
-                     float *buf)
+ * that a run's lanes are consecutive floats there. Returns the count
+ * (at most n). */
+static int cut_runs(const struct wino *k, long g0, int n, int panel_bound, struct run *runs)
 {
     const long per_image = (long)k->TY * k->TX;
+    int count = 0;
     for (long g = g0; g < g0 + n;) {
         const long in_image = g % per_image;
         struct run r = {(int)(g / per_image), (int)(in_image / k->TX),
@@ -139,9 +145,10 @@ static void for_runs(const struct wino *k, long g0, int n, int panel_bound, run_
         if (panel_bound && lanes > NR - r.t % NR)
             lanes = NR - r.t % NR;
         r.lanes = (int)lanes;
-        fn(k, &r, buf);
+        runs[count++] = r;
         g += lanes;
     }
+    return count;
 }
 
 /* Bits j of a 16-float load at column s of a row of `width` floats whose
@@ -185,38 +192,46 @@ static TARGET inline void bt_times(const __m512 a[4], __m512 out[4])
     out[3] = _mm512_sub_ps(a[1], a[3]);
 }
 
-/* V = B^T d B of a run's patches, every channel, into the chunk's B
- * panels (buf = V). */
-static TARGET void input_run(const struct wino *k, const struct run *r, float *v)
+/* V = B^T d B of a run's patches in channel c, into the chunk's B
+ * panels. */
+static TARGET inline void input_run(const struct wino *k, const struct run *r, int c,
+                                    float *v)
 {
     const __mmask16 lanes = (__mmask16)((1u << r->lanes) - 1);
-    const ptrdiff_t plane = (ptrdiff_t)k->H * k->W;
-    const ptrdiff_t xi_stride = (ptrdiff_t)k->npanels * k->C * NR;
-    float *dst = v + (ptrdiff_t)(r->t / NR) * k->C * NR + r->t % NR;
-    const float *img = k->x + r->img * k->xs;
+    float *dst = v + (ptrdiff_t)(r->t / NR) * k->C * NR + r->t % NR + (ptrdiff_t)c * NR;
+    const float *plane = k->x + r->img * k->xs + (ptrdiff_t)c * k->H * k->W;
     const int s = 2 * r->tx - 1;
-    for (int c = 0; c < k->C; c++) {
-        __m512 h[4][4]; /* h[i] = row i of the patches times B */
-        for (int i = 0; i < 4; i++) {
-            const int iy = 2 * r->ty - 1 + i;
-            if (iy < 0 || iy >= k->H) {
-                for (int j = 0; j < 4; j++)
-                    h[i][j] = _mm512_setzero_ps();
-                continue;
-            }
-            __m512 d[4];
-            patch_row(img + c * plane + (ptrdiff_t)iy * k->W, s, k->W, d);
-            bt_times(d, h[i]);
+    __m512 h[4][4]; /* h[i] = row i of the patches times B */
+    for (int i = 0; i < 4; i++) {
+        const int iy = 2 * r->ty - 1 + i;
+        if (iy < 0 || iy >= k->H) {
+            for (int j = 0; j < 4; j++)
+                h[i][j] = _mm512_setzero_ps();
+            continue;
         }
-        for (int j = 0; j < 4; j++) {
-            const __m512 col[4] = {h[0][j], h[1][j], h[2][j], h[3][j]};
-            __m512 vcol[4];
-            bt_times(col, vcol);
-            for (int i = 0; i < 4; i++)
-                _mm512_mask_storeu_ps(dst + (4 * i + j) * xi_stride + (ptrdiff_t)c * NR,
-                                      lanes, vcol[i]);
-        }
+        __m512 d[4];
+        patch_row(plane + (ptrdiff_t)iy * k->W, s, k->W, d);
+        bt_times(d, h[i]);
     }
+    for (int j = 0; j < 4; j++) {
+        const __m512 col[4] = {h[0][j], h[1][j], h[2][j], h[3][j]};
+        __m512 vcol[4];
+        bt_times(col, vcol);
+        for (int i = 0; i < 4; i++)
+            _mm512_mask_storeu_ps(dst + (4 * i + j) * k->vxi, lanes, vcol[i]);
+    }
+}
+
+/* Every run's patches, channel by channel: a channel's input rows are
+ * then read in order, which the hardware prefetchers follow (run by run,
+ * all channels, the first load of each row missed: 40% of the
+ * transform's time). */
+static TARGET void input_chunk(const struct wino *k, const struct run *runs, int nruns,
+                               float *v)
+{
+    for (int c = 0; c < k->C; c++)
+        for (int i = 0; i < nruns; i++)
+            input_run(k, &runs[i], c, v);
 }
 
 /* A^T a for 4 values a, A^T = [1 1 1 0; 0 1 -1 -1]. */
@@ -242,32 +257,40 @@ static TARGET inline void store_pairs(float *row, int s, int width, int lanes, _
                               _mm512_permutex2var_ps(left, zhi, right));
 }
 
-/* Y = A^T m A of a run's tiles for every output channel, from the
- * chunk's products (buf = P) into the output. */
-static TARGET void output_run(const struct wino *k, const struct run *r, float *prod)
+/* Y = A^T m A of a run's tiles for output channel o, from the chunk's
+ * products into the output. */
+static TARGET inline void output_run(const struct wino *k, const struct run *r, int o,
+                                     const float *prod)
 {
     const __mmask16 lanes = (__mmask16)((1u << r->lanes) - 1);
-    const ptrdiff_t T = k->T, xi_stride = (ptrdiff_t)k->M * T;
-    const ptrdiff_t P = (ptrdiff_t)k->H * k->W;
+    const ptrdiff_t xs = k->pxi;
     const int y0 = 2 * r->ty, s = 2 * r->tx;
-    for (int o = 0; o < k->M; o++) {
-        const float *m = prod + o * T + r->t;
-        __m512 rows[4][2]; /* rows[j] = (A^T m)[.][j]: column j of the two output rows */
-        for (int j = 0; j < 4; j++) {
-            const __m512 col[4] = {_mm512_maskz_loadu_ps(lanes, m + (0 + j) * xi_stride),
-                                   _mm512_maskz_loadu_ps(lanes, m + (4 + j) * xi_stride),
-                                   _mm512_maskz_loadu_ps(lanes, m + (8 + j) * xi_stride),
-                                   _mm512_maskz_loadu_ps(lanes, m + (12 + j) * xi_stride)};
-            at_times(col, rows[j]);
-        }
-        float *out = k->y + r->img * k->ys + o * P;
-        for (int i = 0; i < 2 && y0 + i < k->H; i++) {
-            const __m512 row[4] = {rows[0][i], rows[1][i], rows[2][i], rows[3][i]};
-            __m512 y[2];
-            at_times(row, y);
-            store_pairs(out + (ptrdiff_t)(y0 + i) * k->W, s, k->W, r->lanes, y[0], y[1]);
-        }
+    const float *m = prod + (ptrdiff_t)o * k->T + r->t;
+    __m512 rows[4][2]; /* rows[j] = (A^T m)[.][j]: column j of the two output rows */
+    for (int j = 0; j < 4; j++) {
+        const __m512 col[4] = {_mm512_maskz_loadu_ps(lanes, m + (0 + j) * xs),
+                               _mm512_maskz_loadu_ps(lanes, m + (4 + j) * xs),
+                               _mm512_maskz_loadu_ps(lanes, m + (8 + j) * xs),
+                               _mm512_maskz_loadu_ps(lanes, m + (12 + j) * xs)};
+        at_times(col, rows[j]);
     }
+    float *out = k->y + r->img * k->ys + (ptrdiff_t)o * k->H * k->W;
+    for (int i = 0; i < 2 && y0 + i < k->H; i++) {
+        const __m512 row[4] = {rows[0][i], rows[1][i], rows[2][i], rows[3][i]};
+        __m512 y[2];
+        at_times(row, y);
+        store_pairs(out + (ptrdiff_t)(y0 + i) * k->W, s, k->W, r->lanes, y[0], y[1]);
+    }
+}
+
+/* Every run's outputs, channel by channel (each output plane written in
+ * order). */
+static TARGET void output_chunk(const struct wino *k, const struct run *runs, int nruns,
+                                const float *prod)
+{
+    for (int o = 0; o < k->M; o++)
+        for (int i = 0; i < nruns; i++)
+            output_run(k, &runs[i], o, prod);
 }
 
 /* ---- Chunks. */
@@ -280,8 +303,8 @@ static TARGET void chunk_products(const struct wino *k, int n, const float *v, f
     const int used = (n + NR - 1) / NR;
     for (int xi = 0; xi < XI; xi++) {
         const float *u = k->u + (ptrdiff_t)xi * k->mpanels * apanel;
-        const float *vx = v + (ptrdiff_t)xi * k->npanels * bpanel;
-        float *px = prod + (ptrdiff_t)xi * k->M * k->T;
+        const float *vx = v + xi * k->vxi;
+        float *px = prod + xi * k->pxi;
         for (int p = 0; p < k->mpanels; p++) {
             const int m = k->M - p * MR < MR ? k->M - p * MR : MR;
             for (int q = 0; q < used; q++) {
@@ -298,10 +321,13 @@ static void run_chunk(const struct wino *k, long chunk, float *slot)
 {
     const long g0 = chunk * k->T;
     const int n = (int)(k->tiles - g0 < k->T ? k->tiles - g0 : k->T);
-    float *v = slot, *prod = slot + (size_t)XI * k->npanels * k->C * NR;
-    for_runs(k, g0, n, 1, input_run, v);
+    float *v = slot, *prod = slot + XI * k->vxi;
+    struct run *runs = (struct run *)(prod + XI * k->pxi);
+    int nruns = cut_runs(k, g0, n, 1, runs);
+    input_chunk(k, runs, nruns, v);
     chunk_products(k, n, v, prod);
-    for_runs(k, g0, n, 0, output_run, prod);
+    nruns = cut_runs(k, g0, n, 0, runs);
+    output_chunk(k, runs, nruns, prod);
 }
 
 /* Slot s (one per thread) takes chunks [nchunks * s / slots, ...): the
@@ -346,7 +372,11 @@ int fer_conv_winograd(int M, const float *w, const struct fer_conv_shape *s, con
     k.nchunks = (k.tiles + k.T - 1) / k.T;
     const int threads = fer_parallel_threads();
     k.slots = k.nchunks < threads ? (int)k.nchunks : threads;
-    k.slot_floats = (size_t)XI * ((size_t)k.npanels * k.C * NR + (size_t)M * k.T);
+    k.vxi = (ptrdiff_t)k.npanels * k.C * NR + XI_PAD;
+    k.pxi = (ptrdiff_t)M * k.T + XI_PAD;
+    /* Then the chunk's runs (at most one per tile), in whole cache lines. */
+    k.slot_floats = (size_t)XI * (k.vxi + k.pxi) +
+                    ((size_t)k.T * sizeof(struct run) / sizeof(float) + 15) / 16 * 16;
 
     struct fer_arena_mark mark = fer_arena_mark(scratch);
     k.u = fer_arena_alloc(scratch, sizeof(float) * XI * k.mpanels * MR * (size_t)k.C);
