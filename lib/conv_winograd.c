@@ -119,37 +119,20 @@ static void weight_panels(void *ctx, long begin, long end)
 
 /* ---- Tiles of a chunk, by runs of one tile row. */
 
-/* A run of `lanes` tiles of one tile row: image img, tile row ty,
- * columns tx.., the first being tile t of the chunk. */
+/* A run of `lanes` tiles of one tile row, the first being tile t of the
+ * chunk, with what its transforms need, computed once per chunk rather
+ * than once per channel: where its 4 input rows and 2 output rows start
+ * in a plane (row 0 for one in the padding, masked out), and the masks
+ * of its loads and stores. */
 struct run {
-    int img, ty, tx, t, lanes;
+    ptrdiff_t in_image, out_image; /* floats from x / y to the run's image */
+    int in_row[4], out_row[2];     /* floats from a plane to each row's column 0 */
+    int in_col, out_col;           /* 2 tx - 1 and 2 tx */
+    int t;
+    __mmask16 lanes;               /* the run's tiles */
+    __mmask16 in_mask[4][4];       /* row i, load q (columns in_col + 0, 16, 2, 18) */
+    __mmask16 out_mask[2][2];      /* row i, store q (columns out_col + 0, 16) */
 };
-
-/* The chunk's tiles [g0, g0 + n) cut into runs of at most LANES tiles
- * within a tile row; panel_bound: nor across a 32-tile panel of V, so
- * that a run's lanes are consecutive floats there. Returns the count
- * (at most n). */
-static int cut_runs(const struct wino *k, long g0, int n, int panel_bound, struct run *runs)
-{
-    const long per_image = (long)k->TY * k->TX;
-    int count = 0;
-    for (long g = g0; g < g0 + n;) {
-        const long in_image = g % per_image;
-        struct run r = {(int)(g / per_image), (int)(in_image / k->TX),
-                        (int)(in_image % k->TX), (int)(g - g0), 0};
-        long lanes = k->TX - r.tx;
-        if (lanes > g0 + n - g)
-            lanes = g0 + n - g;
-        if (lanes > LANES)
-            lanes = LANES;
-        if (panel_bound && lanes > NR - r.t % NR)
-            lanes = NR - r.t % NR;
-        r.lanes = (int)lanes;
-        runs[count++] = r;
-        g += lanes;
-    }
-    return count;
-}
 
 /* Bits j of a 16-float load at column s of a row of `width` floats whose
  * column s + j lies in [0, width) and j < limit. */
@@ -165,60 +148,108 @@ static inline __mmask16 span_mask(int s, int width, int limit)
     return (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
 }
 
+static void describe_run(const struct wino *k, int img, int ty, int tx, int t, int lanes,
+                         struct run *r)
+{
+    static const int load_at[4] = {0, 16, 2, 18};
+    r->in_image = img * k->xs;
+    r->out_image = img * k->ys;
+    r->in_col = 2 * tx - 1;
+    r->out_col = 2 * tx;
+    r->t = t;
+    r->lanes = (__mmask16)((1u << lanes) - 1);
+    for (int i = 0; i < 4; i++) {
+        const int iy = 2 * ty - 1 + i, inside = iy >= 0 && iy < k->H;
+        r->in_row[i] = inside ? iy * k->W : 0;
+        for (int q = 0; q < 4; q++)
+            r->in_mask[i][q] = inside ? span_mask(r->in_col + load_at[q], k->W, 16) : 0;
+    }
+    for (int i = 0; i < 2; i++) {
+        const int oy = 2 * ty + i, inside = oy < k->H;
+        r->out_row[i] = inside ? oy * k->W : 0;
+        r->out_mask[i][0] = inside ? span_mask(r->out_col, k->W, 2 * lanes) : 0;
+        r->out_mask[i][1] = inside ? span_mask(r->out_col + 16, k->W, 2 * lanes - 16) : 0;
+    }
+}
+
+/* The chunk's tiles [g0, g0 + n) cut into runs of at most LANES tiles
+ * within a tile row; panel_bound: nor across a 32-tile panel of V, so
+ * that a run's lanes are consecutive floats there. Returns the count
+ * (at most n). */
+static int cut_runs(const struct wino *k, long g0, int n, int panel_bound, struct run *runs)
+{
+    const long per_image = (long)k->TY * k->TX;
+    int count = 0;
+    for (long g = g0; g < g0 + n;) {
+        const long in_image = g % per_image;
+        const int tx = (int)(in_image % k->TX), t = (int)(g - g0);
+        long lanes = k->TX - tx;
+        if (lanes > g0 + n - g)
+            lanes = g0 + n - g;
+        if (lanes > LANES)
+            lanes = LANES;
+        if (panel_bound && lanes > NR - t % NR)
+            lanes = NR - t % NR;
+        describe_run(k, (int)(g / per_image), (int)(in_image / k->TX), tx, t, (int)lanes,
+                     &runs[count++]);
+        g += lanes;
+    }
+    return count;
+}
+
 static const int32_t EVEN[16] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
 static const int32_t ODD[16] = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31};
 
-/* Columns 0..3 of 16 patches of one input row: lane j gets columns
- * s + 2j .. s + 2j + 3 of `row` (0 outside [0, width)). */
-static TARGET inline void patch_row(const float *row, int s, int width, __m512 d[4])
+/* Row i of 16 patches times B: lane j's patch row is columns
+ * in_col + 2j .. in_col + 2j + 3 of `row` (0 outside the image), and
+ * B^T a = (a0 - a2, a1 + a2, a2 - a1, a1 - a3) on those 4 columns. */
+static TARGET inline void patch_row_b(const float *row, const struct run *r, int i,
+                                      __m512i even, __m512i odd, __m512 h[4])
 {
-    const __m512i even = _mm512_loadu_si512(EVEN), odd = _mm512_loadu_si512(ODD);
-    const __m512 lo = _mm512_maskz_loadu_ps(span_mask(s, width, 16), row + s);
-    const __m512 hi = _mm512_maskz_loadu_ps(span_mask(s + 16, width, 16), row + s + 16);
-    const __m512 lo2 = _mm512_maskz_loadu_ps(span_mask(s + 2, width, 16), row + s + 2);
-    const __m512 hi2 = _mm512_maskz_loadu_ps(span_mask(s + 18, width, 16), row + s + 18);
-    d[0] = _mm512_permutex2var_ps(lo, even, hi);
-    d[1] = _mm512_permutex2var_ps(lo, odd, hi);
-    d[2] = _mm512_permutex2var_ps(lo2, even, hi2);
-    d[3] = _mm512_permutex2var_ps(lo2, odd, hi2);
-}
-
-/* B^T a for 4 values a, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. */
-static TARGET inline void bt_times(const __m512 a[4], __m512 out[4])
-{
-    out[0] = _mm512_sub_ps(a[0], a[2]);
-    out[1] = _mm512_add_ps(a[1], a[2]);
-    out[2] = _mm512_sub_ps(a[2], a[1]);
-    out[3] = _mm512_sub_ps(a[1], a[3]);
+    const float *p = row + r->in_col;
+    const __m512 lo = _mm512_maskz_loadu_ps(r->in_mask[i][0], p);
+    const __m512 hi = _mm512_maskz_loadu_ps(r->in_mask[i][1], p + 16);
+    const __m512 lo2 = _mm512_maskz_loadu_ps(r->in_mask[i][2], p + 2);
+    const __m512 hi2 = _mm512_maskz_loadu_ps(r->in_mask[i][3], p + 18);
+    const __m512 d0 = _mm512_permutex2var_ps(lo, even, hi);
+    const __m512 d1 = _mm512_permutex2var_ps(lo, odd, hi);
+    const __m512 d2 = _mm512_permutex2var_ps(lo2, even, hi2);
+    const __m512 d3 = _mm512_permutex2var_ps(lo2, odd, hi2);
+    h[0] = _mm512_sub_ps(d0, d2);
+    h[1] = _mm512_add_ps(d1, d2);
+    h[2] = _mm512_sub_ps(d2, d1);
+    h[3] = _mm512_sub_ps(d1, d3);
 }
 
 /* V = B^T d B of a run's patches in channel c, into the chunk's B
- * panels. */
+ * panels: the rows times B, then B^T down the columns, each of V's 16
+ * values stored to its xi block as soon as it is known. */
 static TARGET inline void input_run(const struct wino *k, const struct run *r, int c,
-                                    float *v)
+                                    __m512i even, __m512i odd, float *v)
 {
-    const __mmask16 lanes = (__mmask16)((1u << r->lanes) - 1);
+    const ptrdiff_t plane_floats = (ptrdiff_t)k->H * k->W;
+    const float *plane = k->x + r->in_image + c * plane_floats;
     float *dst = v + (ptrdiff_t)(r->t / NR) * k->C * NR + r->t % NR + (ptrdiff_t)c * NR;
-    const float *plane = k->x + r->img * k->xs + (ptrdiff_t)c * k->H * k->W;
-    const int s = 2 * r->tx - 1;
-    __m512 h[4][4]; /* h[i] = row i of the patches times B */
-    for (int i = 0; i < 4; i++) {
-        const int iy = 2 * r->ty - 1 + i;
-        if (iy < 0 || iy >= k->H) {
-            for (int j = 0; j < 4; j++)
-                h[i][j] = _mm512_setzero_ps();
-            continue;
+    /* The same rows of the next channel, read after this channel's other
+     * runs: the prefetchers did not start the planes' streams early
+     * enough (the rows' first loads were a third of the transform). */
+    if (c + 1 < k->C)
+        for (int i = 0; i < 4; i++) {
+            const float *next = plane + plane_floats + r->in_row[i] + r->in_col;
+            _mm_prefetch((const char *)(next + 1), _MM_HINT_T0);
+            _mm_prefetch((const char *)(next + 17), _MM_HINT_T0);
+            _mm_prefetch((const char *)(next + 33), _MM_HINT_T0);
         }
-        __m512 d[4];
-        patch_row(plane + (ptrdiff_t)iy * k->W, s, k->W, d);
-        bt_times(d, h[i]);
-    }
+    __m512 h0[4], h1[4], h2[4], h3[4];
+    patch_row_b(plane + r->in_row[0], r, 0, even, odd, h0);
+    patch_row_b(plane + r->in_row[1], r, 1, even, odd, h1);
+    patch_row_b(plane + r->in_row[2], r, 2, even, odd, h2);
+    patch_row_b(plane + r->in_row[3], r, 3, even, odd, h3);
     for (int j = 0; j < 4; j++) {
-        const __m512 col[4] = {h[0][j], h[1][j], h[2][j], h[3][j]};
-        __m512 vcol[4];
-        bt_times(col, vcol);
-        for (int i = 0; i < 4; i++)
-            _mm512_mask_storeu_ps(dst + (4 * i + j) * k->vxi, lanes, vcol[i]);
+        _mm512_mask_storeu_ps(dst + (0 + j) * k->vxi, r->lanes, _mm512_sub_ps(h0[j], h2[j]));
+        _mm512_mask_storeu_ps(dst + (4 + j) * k->vxi, r->lanes, _mm512_add_ps(h1[j], h2[j]));
+        _mm512_mask_storeu_ps(dst + (8 + j) * k->vxi, r->lanes, _mm512_sub_ps(h2[j], h1[j]));
+        _mm512_mask_storeu_ps(dst + (12 + j) * k->vxi, r->lanes, _mm512_sub_ps(h1[j], h3[j]));
     }
 }
 
@@ -229,58 +260,49 @@ static TARGET inline void input_run(const struct wino *k, const struct run *r, i
 static TARGET void input_chunk(const struct wino *k, const struct run *runs, int nruns,
                                float *v)
 {
+    const __m512i even = _mm512_loadu_si512(EVEN), odd = _mm512_loadu_si512(ODD);
     for (int c = 0; c < k->C; c++)
         for (int i = 0; i < nruns; i++)
-            input_run(k, &runs[i], c, v);
+            input_run(k, &runs[i], c, even, odd, v);
 }
 
 /* A^T a for 4 values a, A^T = [1 1 1 0; 0 1 -1 -1]. */
-static TARGET inline void at_times(const __m512 a[4], __m512 out[2])
+static TARGET inline void at_times(__m512 a0, __m512 a1, __m512 a2, __m512 a3, __m512 *out0,
+                                   __m512 *out1)
 {
-    out[0] = _mm512_add_ps(_mm512_add_ps(a[0], a[1]), a[2]);
-    out[1] = _mm512_sub_ps(_mm512_sub_ps(a[1], a[2]), a[3]);
+    *out0 = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
+    *out1 = _mm512_sub_ps(_mm512_sub_ps(a1, a2), a3);
 }
 
 static const int32_t ZIP_LO[16] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};
 static const int32_t ZIP_HI[16] = {8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
 
-/* Outputs (left, right) of 16 tiles, interleaved into 32 floats of one
- * output row from column s, those inside [0, width) and the run. */
-static TARGET inline void store_pairs(float *row, int s, int width, int lanes, __m512 left,
-                                      __m512 right)
-{
-    const __m512i zlo = _mm512_loadu_si512(ZIP_LO), zhi = _mm512_loadu_si512(ZIP_HI);
-    _mm512_mask_storeu_ps(row + s, span_mask(s, width, 2 * lanes),
-                          _mm512_permutex2var_ps(left, zlo, right));
-    if (lanes > 8)
-        _mm512_mask_storeu_ps(row + s + 16, span_mask(s + 16, width, 2 * lanes - 16),
-                              _mm512_permutex2var_ps(left, zhi, right));
-}
-
 /* Y = A^T m A of a run's tiles for output channel o, from the chunk's
- * products into the output. */
+ * products into the output: the two output rows' left and right values
+ * of 16 tiles, interleaved into 32 floats of each row. */
 static TARGET inline void output_run(const struct wino *k, const struct run *r, int o,
-                                     const float *prod)
+                                     const float *prod, __m512i zlo, __m512i zhi)
 {
-    const __mmask16 lanes = (__mmask16)((1u << r->lanes) - 1);
     const ptrdiff_t xs = k->pxi;
-    const int y0 = 2 * r->ty, s = 2 * r->tx;
     const float *m = prod + (ptrdiff_t)o * k->T + r->t;
-    __m512 rows[4][2]; /* rows[j] = (A^T m)[.][j]: column j of the two output rows */
-    for (int j = 0; j < 4; j++) {
-        const __m512 col[4] = {_mm512_maskz_loadu_ps(lanes, m + (0 + j) * xs),
-                               _mm512_maskz_loadu_ps(lanes, m + (4 + j) * xs),
-                               _mm512_maskz_loadu_ps(lanes, m + (8 + j) * xs),
-                               _mm512_maskz_loadu_ps(lanes, m + (12 + j) * xs)};
-        at_times(col, rows[j]);
-    }
-    float *out = k->y + r->img * k->ys + (ptrdiff_t)o * k->H * k->W;
-    for (int i = 0; i < 2 && y0 + i < k->H; i++) {
-        const __m512 row[4] = {rows[0][i], rows[1][i], rows[2][i], rows[3][i]};
-        __m512 y[2];
-        at_times(row, y);
-        store_pairs(out + (ptrdiff_t)(y0 + i) * k->W, s, k->W, r->lanes, y[0], y[1]);
-    }
+    __m512 top[4], bottom[4]; /* A^T m: its two rows, column j */
+    for (int j = 0; j < 4; j++)
+        at_times(_mm512_maskz_loadu_ps(r->lanes, m + (0 + j) * xs),
+                 _mm512_maskz_loadu_ps(r->lanes, m + (4 + j) * xs),
+                 _mm512_maskz_loadu_ps(r->lanes, m + (8 + j) * xs),
+                 _mm512_maskz_loadu_ps(r->lanes, m + (12 + j) * xs), &top[j], &bottom[j]);
+    float *out = k->y + r->out_image + (ptrdiff_t)o * k->H * k->W + r->out_col;
+    __m512 left, right;
+    at_times(top[0], top[1], top[2], top[3], &left, &right);
+    _mm512_mask_storeu_ps(out + r->out_row[0], r->out_mask[0][0],
+                          _mm512_permutex2var_ps(left, zlo, right));
+    _mm512_mask_storeu_ps(out + r->out_row[0] + 16, r->out_mask[0][1],
+                          _mm512_permutex2var_ps(left, zhi, right));
+    at_times(bottom[0], bottom[1], bottom[2], bottom[3], &left, &right);
+    _mm512_mask_storeu_ps(out + r->out_row[1], r->out_mask[1][0],
+                          _mm512_permutex2var_ps(left, zlo, right));
+    _mm512_mask_storeu_ps(out + r->out_row[1] + 16, r->out_mask[1][1],
+                          _mm512_permutex2var_ps(left, zhi, right));
 }
 
 /* Every run's outputs, channel by channel (each output plane written in
@@ -288,9 +310,10 @@ static TARGET inline void output_run(const struct wino *k, const struct run *r, 
 static TARGET void output_chunk(const struct wino *k, const struct run *runs, int nruns,
                                 const float *prod)
 {
+    const __m512i zlo = _mm512_loadu_si512(ZIP_LO), zhi = _mm512_loadu_si512(ZIP_HI);
     for (int o = 0; o < k->M; o++)
         for (int i = 0; i < nruns; i++)
-            output_run(k, &runs[i], o, prod);
+            output_run(k, &runs[i], o, prod, zlo, zhi);
 }
 
 /* ---- Chunks. */
