@@ -75,46 +75,61 @@ int fer_conv_winograd_fits(const struct fer_conv_shape *s)
 
 /* ---- Weights: U = G g G^T, G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]. */
 
-/* The 4 values G a for a column a of 3. */
-static inline void g_times(float a0, float a1, float a2, float out[4])
+/* G a for a column a of 3 values, 16 kernels at once. */
+static TARGET inline void g_times(__m512 a0, __m512 a1, __m512 a2, __m512 out[4])
 {
+    const __m512 half = _mm512_set1_ps(0.5f);
     out[0] = a0;
-    out[1] = 0.5f * (a0 + a1 + a2);
-    out[2] = 0.5f * (a0 - a1 + a2);
+    out[1] = _mm512_mul_ps(half, _mm512_add_ps(_mm512_add_ps(a0, a1), a2));
+    out[2] = _mm512_mul_ps(half, _mm512_add_ps(_mm512_sub_ps(a0, a1), a2));
     out[3] = a2;
 }
 
-/* The 16 values of G g G^T for one 3 x 3 kernel g (row-major), xi = 4i + j. */
-static void weight_transform(const float *g, float u[XI])
+/* A panel p of every U_xi for channels c and c + 1 (only c when
+ * `pair` is 0): lane L is output channel 8p + L % 8, input channel
+ * c + L / 8, so that the 16 lanes are 16 consecutive floats of the
+ * panel (a[c * 8 + r]). The kernels' taps are 9 floats apart: gathered.
+ * Lanes past M or past the channels are 0. */
+static TARGET void weight_pair(const struct wino *k, long p, int c, int pair)
 {
-    float gg[4][3]; /* G g: 4 rows of 3 */
+    const ptrdiff_t panel = (ptrdiff_t)MR * k->C;
+    const int rows = k->M - (int)p * MR < MR ? k->M - (int)p * MR : MR;
+    const __mmask16 live = (__mmask16)(((1u << rows) - 1) | (pair ? ((1u << rows) - 1) << 8 : 0));
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    /* (L % 8) * C * 9 + (L / 8) * 9 */
+    const __m512i idx = _mm512_add_epi32(
+        _mm512_mullo_epi32(_mm512_and_si512(lane, _mm512_set1_epi32(7)),
+                           _mm512_set1_epi32(k->C * 9)),
+        _mm512_mullo_epi32(_mm512_srli_epi32(lane, 3), _mm512_set1_epi32(9)));
+    const float *base = k->w + ((ptrdiff_t)p * MR * k->C + c) * 9;
+    __m512 g[9];
+    for (int t = 0; t < 9; t++)
+        g[t] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, idx, base + t, 4);
+    __m512 gg[4][3]; /* G g: 4 rows of 3 */
     for (int j = 0; j < 3; j++) {
-        float col[4];
+        __m512 col[4];
         g_times(g[j], g[3 + j], g[6 + j], col);
         for (int i = 0; i < 4; i++)
             gg[i][j] = col[i];
     }
-    for (int i = 0; i < 4; i++)
-        g_times(gg[i][0], gg[i][1], gg[i][2], u + 4 * i);
+    float *dst = k->u + p * panel + (ptrdiff_t)c * MR;
+    const __mmask16 store = pair ? (__mmask16)0xffff : (__mmask16)0xff;
+    for (int i = 0; i < 4; i++) {
+        __m512 u[4];
+        g_times(gg[i][0], gg[i][1], gg[i][2], u);
+        for (int j = 0; j < 4; j++)
+            _mm512_mask_storeu_ps(dst + (ptrdiff_t)(4 * i + j) * k->mpanels * panel, store,
+                                  u[j]);
+    }
 }
 
 /* A panels [begin, end) of every U_xi; rows past M are 0. */
 static void weight_panels(void *ctx, long begin, long end)
 {
     const struct wino *k = ctx;
-    const ptrdiff_t panel = (ptrdiff_t)MR * k->C;
     for (long p = begin; p < end; p++)
-        for (int r = 0; r < MR; r++) {
-            const int o = (int)p * MR + r;
-            for (int c = 0; c < k->C; c++) {
-                float u[XI] = {0};
-                if (o < k->M)
-                    weight_transform(k->w + ((ptrdiff_t)o * k->C + c) * 9, u);
-                for (int xi = 0; xi < XI; xi++)
-                    k->u[((ptrdiff_t)xi * k->mpanels + p) * panel + (ptrdiff_t)c * MR + r] =
-                        u[xi];
-            }
-        }
+        for (int c = 0; c < k->C; c += 2)
+            weight_pair(k, p, c, c + 1 < k->C);
 }
 
 /* ---- Tiles of a chunk, by runs of one tile row. */
