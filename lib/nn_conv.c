@@ -452,19 +452,31 @@ static int implicit_taps(const struct geom *g, const struct fer_conv_shape *sh, 
 }
 
 /* Winograd F(2x2, 3x3) (conv_winograd.h) for 3 x 3, stride-1, padding-1
- * layers of 8 x 8 outputs and more. Forward, 1 thread, nn-bench GFLOP/s
- * (direct-convolution FLOPs), before -> after: 28 px 64 ch 99 -> 133,
- * 14 px 128 ch 106 -> 135, 8 px 128 -> 256 116 -> 138. */
+ * layers when it needs at least WINOGRAD_MIN_SAVING times fewer products
+ * than the direct sum over the taps that read the image (what the tap
+ * classes compute): per (input, output channel) pair, (3H - 2)(3W - 2)
+ * direct products against 16 per 2 x 2 tile, ceil(H/2) ceil(W/2) tiles.
+ * 8 px and up save 1.9x or more; below, the tile grid overhangs the
+ * image. Forward, 1 thread, nn-bench GFLOP/s, main -> Winograd (saving):
+ * 2 px 512 ch 139 -> 101 (1.0), 3 px 512 ch 133 -> 91 (0.77), 5 px 256
+ * ch 127 -> 129 (1.17), 4 px 512 ch 129 -> 159 (1.56), 4 px 128 ch
+ * 101 -> 134, 7 px 256 ch 123 -> 155 (1.41), 6 px 256 ch 124 -> 185
+ * (1.78), 14 px 128 ch 106 -> 193, 28 px 64 ch 99 -> 173; the input
+ * gradients (same shapes, through the flipped weights) follow. */
+static const double WINOGRAD_MIN_SAVING = 1.3;
+
 static int winograd_pays(const struct fer_conv_shape *sh)
 {
-    return sh->out_h >= 8 && sh->out_w >= 8 && fer_conv_winograd_fits(sh);
+    const double direct = (3.0 * sh->out_h - 2) * (3.0 * sh->out_w - 2);
+    const double tiles = (double)((sh->out_h + 1) / 2) * ((sh->out_w + 1) / 2);
+    return direct >= WINOGRAD_MIN_SAVING * 16 * tiles && fer_conv_winograd_fits(sh);
 }
 
 /* out = w * cols(in) for all N images and G groups without im2col
  * (fer_sgemm_conv packs the columns straight from the images): g is one
  * group's geometry, in images `is` floats apart, out images `os` apart,
  * each group's weights Og x (g->C * KH * KW). 3 x 3 stride-1 padding-1
- * layers of 8 px and more by Winograd F(2x2, 3x3) (winograd_pays): the
+ * layers of 4 px and more (not 5) by Winograd F(2x2, 3x3) (winograd_pays): the
  * forward and, through the flipped weights, the input gradient. Where
  * enough of the products would read padding, by tap class
  * (implicit_taps). Returns 1
