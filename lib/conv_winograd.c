@@ -355,6 +355,27 @@ static TARGET void chunk_products(const struct wino *k, int n, const float *v, f
     }
 }
 
+/* The columns past the chunk's n tiles in its last B panel, per xi and
+ * channel: the kernel multiplies them too (their products are dropped),
+ * and zeros keep whatever the arena held there (NaN, denormals) out of
+ * it. */
+static TARGET void zero_tail(const struct wino *k, int n, float *v)
+{
+    if (n % NR == 0)
+        return;
+    const __m512 zero = _mm512_setzero_ps();
+    const int from = n % NR;
+    const __mmask16 m0 = (__mmask16)(from >= 16 ? 0 : 0xffffu << from);
+    const __mmask16 m1 = (__mmask16)(from <= 16 ? 0xffffu : 0xffffu << (from - 16));
+    for (int xi = 0; xi < XI; xi++) {
+        float *b = v + xi * k->vxi + (ptrdiff_t)(n / NR) * k->C * NR;
+        for (int c = 0; c < k->C; c++) {
+            _mm512_mask_storeu_ps(b + (ptrdiff_t)c * NR, m0, zero);
+            _mm512_mask_storeu_ps(b + (ptrdiff_t)c * NR + 16, m1, zero);
+        }
+    }
+}
+
 static void run_chunk(const struct wino *k, long chunk, float *slot)
 {
     const long g0 = chunk * k->T;
@@ -363,6 +384,7 @@ static void run_chunk(const struct wino *k, long chunk, float *slot)
     struct run *runs = (struct run *)(prod + XI * k->pxi);
     int nruns = cut_runs(k, g0, n, 1, runs);
     input_chunk(k, runs, nruns, v);
+    zero_tail(k, n, v);
     chunk_products(k, n, v, prod);
     nruns = cut_runs(k, g0, n, 0, runs);
     output_chunk(k, runs, nruns, prod);
@@ -418,9 +440,7 @@ int fer_conv_winograd(int M, const float *w, const struct fer_conv_shape *s, con
 
     struct fer_arena_mark mark = fer_arena_mark(scratch);
     k.u = fer_arena_alloc(scratch, sizeof(float) * XI * k.mpanels * MR * (size_t)k.C);
-    /* Zeroed: the columns of a last, partial B panel are multiplied too
-     * (their products are dropped); zeros keep them finite and fast. */
-    k.work = fer_arena_zeros(scratch, k.slot_floats * k.slots);
+    k.work = fer_arena_alloc(scratch, sizeof(float) * k.slot_floats * k.slots);
     if (k.u == NULL || k.work == NULL) {
         fer_arena_release(scratch, mark);
         return fer_fail_context("winograd");
