@@ -307,6 +307,14 @@ static TARGET inline void output_run(const struct wino *k, const struct run *r, 
                  _mm512_maskz_loadu_ps(r->lanes, m + (8 + j) * xs),
                  _mm512_maskz_loadu_ps(r->lanes, m + (12 + j) * xs), &top[j], &bottom[j]);
     float *out = k->y + r->out_image + (ptrdiff_t)o * k->H * k->W + r->out_col;
+    /* The next channel's rows, for writing: the output is written once,
+     * and its lines came in from memory with each store's miss. */
+    if (o + 1 < k->M)
+        for (int i = 0; i < 2; i++) {
+            const float *next = out + (ptrdiff_t)k->H * k->W + r->out_row[i];
+            _mm_prefetch((const char *)next, _MM_HINT_ET0);
+            _mm_prefetch((const char *)(next + 31), _MM_HINT_ET0);
+        }
     __m512 left, right;
     at_times(top[0], top[1], top[2], top[3], &left, &right);
     _mm512_mask_storeu_ps(out + r->out_row[0], r->out_mask[0][0],
