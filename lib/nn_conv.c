@@ -476,12 +476,11 @@ static int winograd_pays(const struct fer_conv_shape *sh)
  * (fer_sgemm_conv packs the columns straight from the images): g is one
  * group's geometry, in images `is` floats apart, out images `os` apart,
  * each group's weights Og x (g->C * KH * KW). 3 x 3 stride-1 padding-1
- * layers of 4 px and more (not 5) by Winograd F(2x2, 3x3) (winograd_pays): the
- * forward and, through the flipped weights, the input gradient. Where
- * enough of the products would read padding, by tap class
- * (implicit_taps). Returns 1
- * when that path is not available or would not pay (the caller then does
- * im2col), 0 done, -1 on error. */
+ * layers of 4 px and 6 px and more by Winograd F(2x2, 3x3)
+ * (winograd_pays): the forward and, through the flipped weights, the
+ * input gradient. Where enough of the products would read padding, by
+ * tap class (implicit_taps). Returns 1 when that path is not available or
+ * would not pay (the caller then does im2col), 0 done, -1 on error. */
 static int implicit_images(const struct geom *g, int N, int G, int Og, const float *w,
                            const float *in, ptrdiff_t is, float *out, ptrdiff_t os,
                            struct fer_arena *scratch)
