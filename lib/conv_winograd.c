@@ -60,7 +60,7 @@ struct wino {
     ptrdiff_t xs, ys;     /* floats from one image to the next */
     float *y;
     float *u;             /* 16 * mpanels * MR * C */
-    float *work;          /* per slot: V then P */
+    float *work;          /* per slot: V, P, then the chunk's runs */
     size_t slot_floats;
     int slots;
 };
@@ -94,7 +94,8 @@ static TARGET void weight_pair(const struct wino *k, long p, int c, int pair)
 {
     const ptrdiff_t panel = (ptrdiff_t)MR * k->C;
     const int rows = k->M - (int)p * MR < MR ? k->M - (int)p * MR : MR;
-    const __mmask16 live = (__mmask16)(((1u << rows) - 1) | (pair ? ((1u << rows) - 1) << 8 : 0));
+    const unsigned row_bits = (1u << rows) - 1;
+    const __mmask16 live = (__mmask16)(row_bits | (pair ? row_bits << 8 : 0));
     const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     /* (L % 8) * C * 9 + (L / 8) * 9 */
     const __m512i idx = _mm512_add_epi32(

@@ -37,7 +37,8 @@ int fer_conv_winograd_fits(const struct fer_conv_shape *s);
  * written. Scratch (transformed weights, per-thread tile buffers) comes
  * from `scratch` and is released before returning. chunk_tiles: tiles
  * per chunk, 0 for the default (sized for the L2 cache), else rounded up
- * to a multiple of 32 (the kernel's panel width); tests pass small values so that chunks end inside a tile row or an image. It changes
+ * to a multiple of 32 (the kernel's panel width); tests pass small
+ * values so that chunks end inside a tile row or an image. It changes
  * which tiles share a product, never the bits: every tile's sums run
  * over the channels in the same order whatever its chunk.
  * Returns 0; 1 when !fer_conv_winograd_fits(s) (nothing written); -1
