@@ -9,15 +9,17 @@
  * The forward is one product per group for the whole batch, weights
  * times the im2col matrix, which with our own GEMM (fer_sgemm_conv,
  * gemm.h) is never written: its panels are packed straight from the
- * images and the output lands in place. Where many kernel taps fall on
- * the zero padding (3x3 layers at 14 px and below with at least 128
- * output channels and K >= 1024: 9-31% of the products), the product is
- * split by tap class and skips them (fer_sgemm_conv_taps); its sums are
- * then in another order, the same for every thread count. The input
- * gradient of a
- * stride-1 convolution is itself a convolution of dy with the rotated,
- * transposed weights, computed the same way, which moves far less memory
- * than a column gradient folded back by col2im. The weight gradient of
+ * images and the output lands in place. 3x3 layers of stride 1 and
+ * padding 1 at 4 px and at 6 px and more take Winograd's F(2x2, 3x3)
+ * instead, 2.25x fewer products (conv_winograd.h). Where many kernel taps
+ * fall on the zero padding (the other 3x3 layers at 14 px and below with
+ * at least 128 output channels and K >= 1024: 9-31% of the products), the
+ * product is split by tap class and skips them (fer_sgemm_conv_taps).
+ * Both sum in another order than im2col + sgemm, the same for every
+ * thread count. The input gradient of a stride-1 convolution is itself a
+ * convolution of dy with the rotated, transposed weights, computed the
+ * same way, which moves far less memory than a column gradient folded
+ * back by col2im. The weight gradient of
  * those layers with at least 25% padding products (4 px) is summed by
  * tap class too, over the valid taps only. A layer of fewer than 32 rows
  * (channels x taps: a 1-channel first layer) with one group and stride 1
