@@ -16,6 +16,7 @@
  * columns of 32 px images no longer fit L2); 512 batches only outputs
  * below 16 x 16, where the batch/unbatch copies are small. */
 enum { TARGET_COLUMNS = 512 };
+static const size_t COLUMN_BLOCK_BYTES = (size_t)512 << 10;
 static const size_t MAX_COLUMN_BYTES = (size_t)64 << 20;
 
 /* Below this many rows (channels x kernel taps) the implicit GEMM does
@@ -355,6 +356,12 @@ static int setup(const struct fer_conv2d *c, const struct fer_tensor *x,
     size_t P = (size_t)oh * ow;
     size_t K = (size_t)g->C * g->KH * g->KW;
     size_t nb = P >= TARGET_COLUMNS ? 1 : TARGET_COLUMNS / P;
+    /* Thin columns (1x1 layers: 64-256 rows) batch further, up to half
+     * a megabyte: their weight gradient is one product per batch, and at
+     * 2 images (512 columns) a second thread barely sped it up. */
+    const size_t by_bytes = COLUMN_BLOCK_BYTES / (K * P * sizeof(float));
+    if (by_bytes > nb)
+        nb = by_bytes;
     while (nb > 1 && K * nb * P * sizeof(float) > MAX_COLUMN_BYTES)
         nb /= 2;
     if (nb > (size_t)x->shape[0])
