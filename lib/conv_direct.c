@@ -25,6 +25,7 @@
 #include "conv_direct.h"
 
 #include "error.h"
+#include "lanes.h"
 #include "nn_parallel.h"
 
 #include <immintrin.h>
@@ -46,16 +47,6 @@ static int applies(const struct fer_conv_shape *s)
     return s->stride_h == 1 && s->stride_w == 1 && s->dilation_h == 1 &&
            s->dilation_w == 1 && K >= 1 && K <= FER_CONV_DIRECT_MAX_K && s->out_h > 0 &&
            s->out_w > 0 && s->images > 0 && strcmp(fer_sgemm_backend(), "avx512") == 0;
-}
-
-/* Lanes [lo, hi) of a vector, clipped to [0, LANES). */
-static __mmask16 lane_range(int lo, int hi)
-{
-    lo = lo < 0 ? 0 : lo;
-    hi = hi > LANES ? LANES : hi;
-    if (hi <= lo)
-        return 0;
-    return (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
 }
 
 /* What every output row and column tile needs, worked out once per call.
@@ -101,10 +92,10 @@ static int plan_new(const struct fer_conv_shape *s, int kpad, struct fer_arena *
     for (int t = 0; t < tiles; t++) {
         __mmask16 *m = p->masks + t * (kw + 2);
         const int ow0 = t * LANES;
-        m[0] = lane_range(0, s->out_w - ow0);
+        m[0] = fer_lanes(0, s->out_w - ow0);
         for (int kj = 0; kj < kw; kj++) {
             const int col = ow0 + kj - s->pad_w; /* input column of lane 0 */
-            m[1 + kj] = m[0] & lane_range(-col, s->width - col);
+            m[1 + kj] = m[0] & fer_lanes(-col, s->width - col);
         }
         m[kw + 1] = 0;
     }

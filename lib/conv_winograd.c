@@ -26,6 +26,7 @@
 #include "error.h"
 #include "gemm.h"
 #include "gemm_kernel.h"
+#include "lanes.h"
 #include "nn_parallel.h"
 #include "parallel.h"
 
@@ -154,14 +155,7 @@ struct run {
  * column s + j lies in [0, width) and j < limit. */
 static inline __mmask16 span_mask(int s, int width, int limit)
 {
-    int lo = s < 0 ? -s : 0, hi = width - s;
-    if (hi > limit)
-        hi = limit;
-    if (hi > 16)
-        hi = 16;
-    if (hi <= lo)
-        return 0;
-    return (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+    return fer_lanes(-s, width - s < limit ? width - s : limit);
 }
 
 static void describe_run(const struct wino *k, int img, int ty, int tx, int t, int lanes,

@@ -16,6 +16,7 @@
  * vector direction runs along N (images x positions), which is long.
  */
 #include "gemm_kernel.h"
+#include "lanes.h"
 
 #include <immintrin.h>
 
@@ -24,11 +25,6 @@
 #define NR FER_GEMM_NR
 
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
-
-static TARGET inline __mmask16 head_mask(int n)
-{
-    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
-}
 
 /* The kernel body, for A read with row stride rs and k stride ks: (1, MR)
  * for a packed panel, (lda, 1) for rows of a row-major A read in place.
@@ -61,7 +57,7 @@ kernel(int kc, const float *a, ptrdiff_t rs, ptrdiff_t ks, const float *b, float
     }
     /* Full tiles take the same masked path with all lanes set, so an
      * element's arithmetic never depends on where the tile edges fall. */
-    const __mmask16 k0 = head_mask(n), k1 = head_mask(n - 16);
+    const __mmask16 k0 = fer_lanes(0, n), k1 = fer_lanes(0, n - 16);
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #define STORE(r)                                                               \
     if (r < m) {                                                               \
@@ -143,7 +139,7 @@ TARGET void fer_gemm_pack_a_avx512(int trans, const float *A, ptrdiff_t lda, int
          * 16 x 16 with 8 zero rows; the low halves are the 8 x 16 result). */
         for (int k = 0; k < kc; k += 16) {
             const int kk = kc - k < 16 ? kc - k : 16;
-            const __mmask16 kmask = head_mask(kk);
+            const __mmask16 kmask = fer_lanes(0, kk);
             __m512 r[16];
             for (int j = 0; j < 16; j++)
                 r[j] = j < rows ? _mm512_maskz_loadu_ps(
@@ -163,7 +159,7 @@ static TARGET void pack_b_trans_panel(const float *B, ptrdiff_t ldb, int p0, int
 {
     for (int k = 0; k < kc; k += 16) {
         const int kk = kc - k < 16 ? kc - k : 16;
-        const __mmask16 kmask = head_mask(kk);
+        const __mmask16 kmask = fer_lanes(0, kk);
         for (int half = 0; half < 2; half++) {
             __m512 r[16];
             for (int j = 0; j < 16; j++) {
@@ -197,7 +193,7 @@ TARGET void fer_gemm_pack_b_avx512(int trans, const float *B, ptrdiff_t ldb, int
             pack_b_trans_panel(B, ldb, p0, kc, j0 + j, cols, dst);
             continue;
         }
-        const __mmask16 m0 = head_mask(cols), m1 = head_mask(cols - 16);
+        const __mmask16 m0 = fer_lanes(0, cols), m1 = fer_lanes(0, cols - 16);
         const float *src = B + (ptrdiff_t)p0 * ldb + j0 + j;
         for (int k = 0; k < kc; k++, src += ldb) {
             _mm512_store_ps(dst + k * NR, _mm512_maskz_loadu_ps(m0, src));
@@ -213,10 +209,10 @@ TARGET void fer_gemm_transpose_add_avx512(const float *t, ptrdiff_t ldt, int row
     const __m512 vb = _mm512_set1_ps(beta);
     for (int j = 0; j < cols; j += 16) {
         const int jn = cols - j < 16 ? cols - j : 16;
-        const __mmask16 jmask = head_mask(jn);
+        const __mmask16 jmask = fer_lanes(0, jn);
         for (int i = 0; i < rows; i += 16) {
             const int in = rows - i < 16 ? rows - i : 16;
-            const __mmask16 imask = head_mask(in);
+            const __mmask16 imask = fer_lanes(0, in);
             __m512 r[16];
             for (int q = 0; q < 16; q++)
                 r[q] = q < jn ? _mm512_maskz_loadu_ps(imask, t + (ptrdiff_t)(j + q) * ldt + i)
@@ -253,7 +249,7 @@ TARGET void fer_gemm_dot_tile_avx512(int K, const float *const a[4], const float
     out[r][2] = _mm512_reduce_add_ps(s##r##2);
     DOT_DECL(0) DOT_DECL(1) DOT_DECL(2) DOT_DECL(3)
     for (int k = 0; k < K; k += 16) {
-        const __mmask16 mask = head_mask(K - k);
+        const __mmask16 mask = fer_lanes(0, K - k);
         const __m512 v0 = _mm512_maskz_loadu_ps(mask, b0 + k);
         const __m512 v1 = _mm512_maskz_loadu_ps(mask, b1 + k);
         const __m512 v2 = _mm512_maskz_loadu_ps(mask, b2 + k);

@@ -34,16 +34,12 @@
  */
 #include "gemm.h"
 #include "gemm_kernel.h"
+#include "lanes.h"
 
 #include <immintrin.h>
 
 #define TARGET __attribute__((target("avx512f,avx512vl,fma")))
 #define NR FER_GEMM_NR
-
-static TARGET inline __mmask16 head_mask16(int n)
-{
-    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
-}
 
 /* Per-lane geometry of one panel half: 16 consecutive columns. */
 struct lanes {
@@ -83,7 +79,7 @@ static TARGET struct lanes lanes_of(const struct fer_conv_shape *s, int oh, int 
     l.off = _mm512_add_epi32(_mm512_mullo_epi32(img, _mm512_set1_epi32((int)s->image_stride)),
                              _mm512_add_epi32(_mm512_mullo_epi32(l.ih, _mm512_set1_epi32(s->width)),
                                               l.iw));
-    l.valid = head_mask16(cols);
+    l.valid = fer_lanes(0, cols);
     return l;
 }
 
@@ -412,7 +408,7 @@ TARGET void fer_gemm_pack_taps_avx512(const struct fer_taps_b *t, const float *x
         int cols = n - jp < NR ? n - jp : NR;
         if (first + cols > t->N)
             cols = first >= t->N ? 0 : t->N - first;
-        const __mmask16 m0 = head_mask16(cols), m1 = head_mask16(cols - 16);
+        const __mmask16 m0 = fer_lanes(0, cols), m1 = fer_lanes(0, cols - 16);
         const __m512i off0 = _mm512_maskz_loadu_epi32(m0, t->off + first);
         const __m512i off1 = _mm512_maskz_loadu_epi32(m1, t->off + first + 16);
         struct half_runs h0, h1;
@@ -457,9 +453,9 @@ TARGET void fer_gemm_scatter_tile_avx512(const float *c, ptrdiff_t ldc, int mr, 
     for (int r = 0; r < mr; r++) {
         const float *src = c + r * ldc;
         float *dst = out + r * out_ld;
-        store_half(&h0, off, n0, _mm512_maskz_loadu_ps(head_mask16(n0), src), src, dst);
+        store_half(&h0, off, n0, _mm512_maskz_loadu_ps(fer_lanes(0, n0), src), src, dst);
         if (n1 > 0)
-            store_half(&h1, off + 16, n1, _mm512_maskz_loadu_ps(head_mask16(n1), src + 16),
+            store_half(&h1, off + 16, n1, _mm512_maskz_loadu_ps(fer_lanes(0, n1), src + 16),
                        src + 16, dst);
     }
 }
