@@ -412,26 +412,31 @@ static int taps_pay(const struct fer_conv_shape *sh, int rows, double min_paddin
            fer_conv_padding_fraction(sh) >= min_padding;
 }
 
-/* Weights rows x (C x kk) rewritten tap-major, rows x (kk x C), for
- * fer_sgemm_conv_taps; split over the threads by row. */
-struct tap_major_job {
-    int C, kk;
-    const float *w;
-    float *wt;
+/* Each row r of rows x (a x b) floats transposed: dst[r][j][i] = src[r][i][j],
+ * or += with add. The weights made tap-major for fer_sgemm_conv_taps
+ * (a = C, b = kk) and the tap-major weight gradient added back (a = kk,
+ * b = C); split over the threads by row. */
+struct transpose_job {
+    int a, b, add;
+    const float *src;
+    float *dst;
 };
 
-static void tap_major_rows(void *ctx, long begin, long end)
+static void transpose_rows(void *ctx, long begin, long end)
 {
-    const struct tap_major_job *j = ctx;
-    const ptrdiff_t K = (ptrdiff_t)j->C * j->kk;
-    /* Written in order, read kk floats apart within the row (in L1): the
+    const struct transpose_job *j = ctx;
+    const ptrdiff_t K = (ptrdiff_t)j->a * j->b;
+    /* Written in order, read b floats apart within the row (in L1): the
      * other way round, the strided writes took 1.6% of a ResNet-18 step. */
     for (long r = begin; r < end; r++) {
-        const float *w = j->w + r * K;
-        float *wt = j->wt + r * K;
-        for (int t = 0; t < j->kk; t++)
-            for (int c = 0; c < j->C; c++)
-                wt[(ptrdiff_t)t * j->C + c] = w[(ptrdiff_t)c * j->kk + t];
+        const float *src = j->src + r * K;
+        float *dst = j->dst + r * K;
+        for (int jj = 0; jj < j->b; jj++)
+            for (int i = 0; i < j->a; i++) {
+                const float v = src[(ptrdiff_t)i * j->b + jj];
+                float *d = dst + (ptrdiff_t)jj * j->a + i;
+                *d = j->add ? *d + v : v;
+            }
     }
 }
 
@@ -447,8 +452,8 @@ static int implicit_taps(const struct geom *g, const struct fer_conv_shape *sh, 
     float *wt = fer_arena_alloc(scratch, sizeof(float) * G * Og * K);
     if (wt == NULL)
         return fer_fail_context("conv2d");
-    struct tap_major_job tj = {g->C, g->KH * g->KW, w, wt};
-    fer_nn_parallel_for((long)G * Og, 2.0 * K, tap_major_rows, &tj);
+    struct transpose_job tj = {g->C, g->KH * g->KW, 0, w, wt};
+    fer_nn_parallel_for((long)G * Og, 2.0 * K, transpose_rows, &tj);
     int rc = 0;
     for (int gi = 0; gi < G && rc == 0; gi++)
         rc = fer_sgemm_conv_taps(Og, wt + gi * Og * K, (int)K, sh,
@@ -680,23 +685,6 @@ static void class_dy_items(void *ctx, long begin, long end)
     }
 }
 
-/* dw[o][c][t] += dwt[o][t][c], split by o. */
-struct untap_job {
-    int C, kk;
-    const float *dwt;
-    float *dw;
-};
-
-static void untap_rows(void *ctx, long begin, long end)
-{
-    const struct untap_job *j = ctx;
-    const ptrdiff_t K = (ptrdiff_t)j->C * j->kk;
-    for (long r = begin; r < end; r++)
-        for (int c = 0; c < j->C; c++)
-            for (int t = 0; t < j->kk; t++)
-                j->dw[r * K + (ptrdiff_t)c * j->kk + t] += j->dwt[r * K + (ptrdiff_t)t * j->C + c];
-}
-
 /* One class's dW' += dy_c cols_c^T: per valid kernel row, its run of
  * taps (contiguous in dW' and in cols_c). */
 static int class_weight_grad(const struct geom *g, const struct fer_tap_range *r,
@@ -747,8 +735,9 @@ static int weight_grad_taps(const struct geom *g, int N, int Og, const float *x,
             }
     }
     if (rc == 0) {
-        struct untap_job uj = {g->C, g->KH * g->KW, dwt, dw};
-        fer_nn_parallel_for(Og, 2.0 * K, untap_rows, &uj);
+        /* dw[o][c][t] += dwt[o][t][c] */
+        struct transpose_job uj = {g->KH * g->KW, g->C, 1, dwt, dw};
+        fer_nn_parallel_for(Og, 2.0 * K, transpose_rows, &uj);
     }
     fer_arena_release(scratch, mark);
     return rc;
