@@ -563,12 +563,11 @@ int fer_sgemm_conv(int M, const float *A, int lda, const struct fer_conv_shape *
 /* Tap classes (fer_sgemm_conv_taps, gemm.h). The input position o *
  * stride - pad + t * dil grows with both o and t, so each position's
  * valid taps are an interval, and lo and hi never grow with o: equal
- * intervals are consecutive positions. */
-enum { MAX_AXIS_CLASSES = FER_MAX_TAP_RANGES };
-
-/* The classes of one axis; returns their count, *real the valid taps
+ * intervals are consecutive positions.
+ *
+ * The classes of one axis; returns their count, *real the valid taps
  * summed over the positions; 0 when a position reads only padding or
- * there are more than MAX_AXIS_CLASSES classes. */
+ * there are more than FER_MAX_TAP_RANGES classes. */
 static int axis_classes(int out, int in, int k, int stride, int pad, int dil,
                         struct fer_tap_range *cls, long *real)
 {
@@ -587,7 +586,7 @@ static int axis_classes(int out, int in, int k, int stride, int pad, int dil,
             cls[n - 1].o1 = o + 1;
             continue;
         }
-        if (n == MAX_AXIS_CLASSES)
+        if (n == FER_MAX_TAP_RANGES)
             return 0;
         cls[n++] = (struct fer_tap_range){o, o + 1, lo, hi};
     }
@@ -613,7 +612,7 @@ static int taps_fit(const struct fer_conv_shape *s, ptrdiff_t out_stride)
 double fer_conv_padding_fraction(const struct fer_conv_shape *s)
 {
     pthread_once(&choose_once, choose);
-    struct fer_tap_range rows[MAX_AXIS_CLASSES], cols[MAX_AXIS_CLASSES];
+    struct fer_tap_range rows[FER_MAX_TAP_RANGES], cols[FER_MAX_TAP_RANGES];
     long rreal, creal;
     if (!use_ours || s->out_h < 1 || s->out_w < 1 || s->images < 1 ||
         !taps_fit(s, (ptrdiff_t)s->out_h * s->out_w) ||
@@ -635,7 +634,7 @@ struct taps_call {
     const float *A, *x;
     float *C;
     ptrdiff_t ldc, out_stride;
-    struct fer_tap_range rows[MAX_AXIS_CLASSES], cols[MAX_AXIS_CLASSES];
+    struct fer_tap_range rows[FER_MAX_TAP_RANGES], cols[FER_MAX_TAP_RANGES];
     int nrows, ncols;
 };
 
