@@ -13,6 +13,7 @@
 #include "check_helpers.h"
 
 #include "conv_direct.h"
+#include "conv_reference.h"
 #include "nn.h"
 #include "rng.h"
 
@@ -46,39 +47,6 @@ static float *random_floats(size_t n, struct fer_rng *r)
     return p;
 }
 
-/* Input x[i][k] of output position q of image i, or 0 on the padding. */
-static double tap_input(const struct fer_conv_shape *s, const float *x, int i, int k, int q)
-{
-    const int kk = s->kernel_h * s->kernel_w, c = k / kk;
-    const int ih = q / s->out_w + k % kk / s->kernel_w - s->pad_h;
-    const int iw = q % s->out_w + k % s->kernel_w - s->pad_w;
-    if (ih < 0 || ih >= s->height || iw < 0 || iw >= s->width)
-        return 0;
-    return x[i * s->image_stride + ((ptrdiff_t)c * s->height + ih) * s->width + iw];
-}
-
-/* Worst error of y (out_stride ys) relative to the sum of the magnitudes
- * of its products. */
-static double forward_error(const struct fer_conv_shape *s, int M, const float *w,
-                            const float *x, const float *y, ptrdiff_t ys)
-{
-    const int P = s->out_h * s->out_w, K = K_of(s);
-    double worst = 0;
-    for (int i = 0; i < s->images; i++)
-        for (int o = 0; o < M; o++)
-            for (int q = 0; q < P; q++) {
-                double sum = 0, mag = 1e-30;
-                for (int k = 0; k < K; k++) {
-                    const double p = w[o * K + k] * tap_input(s, x, i, k, q);
-                    sum += p;
-                    mag += fabs(p);
-                }
-                const double e = fabs(y[i * ys + o * P + q] - sum) / mag;
-                worst = e > worst ? e : worst;
-            }
-    return worst;
-}
-
 /* Worst error of dw - dw0 against the sum of dy times the tap inputs,
  * relative to the sum of their magnitudes. */
 static double grad_error(const struct fer_conv_shape *s, int M, const float *x,
@@ -91,7 +59,7 @@ static double grad_error(const struct fer_conv_shape *s, int M, const float *x,
             double sum = 0, mag = 1e-30;
             for (int i = 0; i < s->images; i++)
                 for (int q = 0; q < P; q++) {
-                    const double p = dy[i * ys + o * P + q] * tap_input(s, x, i, k, q);
+                    const double p = dy[i * ys + o * P + q] * conv_tap_input(s, x, i, k, q);
                     sum += p;
                     mag += fabs(p);
                 }
@@ -117,7 +85,7 @@ static void check_geometry(int C, int H, int W, int k, int pad, int N, int M,
     ck_assert_ptr_nonnull(dw);
     memcpy(dw, dw0, sizeof(float) * M * K);
     ck_assert_int_eq(fer_conv_direct_forward(M, w, &s, x, y, ys, a), 0);
-    const double fe = forward_error(&s, M, w, x, y, ys);
+    const double fe = conv_worst_error(&s, M, w, x, y, ys);
     ck_assert_msg(fe < 1e-6, "C %d %dx%d k %d pad %d N %d M %d: forward error %g", C, H, W,
                   k, pad, N, M, fe);
     /* y as the output gradient. */
